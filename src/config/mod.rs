@@ -1,0 +1,1 @@
+//! A project's `config.json`, resolved once into a validated configuration.
