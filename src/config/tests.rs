@@ -1,0 +1,237 @@
+use super::*;
+use serde_json::json;
+
+const FILE: &str = "/proj/config.json";
+
+fn load(
+    config: Value,
+    stage: Option<&str>,
+    env: &[(&str, &str)],
+) -> Result<ProjectConfig, ConfigError> {
+    ProjectConfig::from_text(
+        &config.to_string(),
+        Path::new(FILE),
+        Path::new("/proj"),
+        stage,
+        &Env::from_pairs(env.iter().copied()),
+    )
+}
+
+fn template() -> Value {
+    json!({
+        "development": {
+            "localBaseUrl": "http://localhost:$port",
+            "port": 3000,
+            "store": {"adapter": "jugglingdb", "type": "sqlite3", "database": "store.db"},
+            "maxTokenAge": 86400,
+            "searchHost": "https://www.hascode.com",
+            "searchBasePath": "/wp-content/byTag.php?tag=",
+            "maxResultsDisplayed": 10
+        },
+        "production": {
+            "localBaseUrl": "$AC_LOCAL_BASE_URL",
+            "port": "$PORT",
+            "store": {"adapter": "redis", "url": "$REDIS_URL"},
+            "whitelist": ["*.hipchat.com"],
+            "maxTokenAge": 900,
+            "searchHost": "www.hascode.com",
+            "maxResultsDisplayed": 10
+        }
+    })
+}
+
+fn message(err: ConfigError) -> String {
+    err.to_string()
+}
+
+#[test]
+fn development_is_the_default_stage_and_resolves_port_into_the_base_url() {
+    let c = load(template(), None, &[]).unwrap();
+    assert_eq!(c.stage, "development");
+    assert_eq!(c.port, 3000);
+    assert_eq!(c.local_base_url.as_str(), "http://localhost:3000/");
+    assert_eq!(c.base_path, "");
+    assert_eq!(
+        c.store,
+        StoreConfig::Embedded {
+            path: "/proj/store.db".into()
+        }
+    );
+    assert!(!c.enforce_whitelist);
+    assert_eq!(c.max_token_age, Duration::from_secs(86400));
+    assert_eq!(c.search.base.as_str(), "https://www.hascode.com/");
+    assert_eq!(c.search.tag_base_path, "/tag/");
+}
+
+#[test]
+fn node_env_selects_the_stage_and_variables_come_from_the_environment() {
+    let env = [
+        ("NODE_ENV", "production"),
+        ("PORT", "8080"),
+        ("AC_LOCAL_BASE_URL", "https://addon.example.com/blog/"),
+        ("REDIS_URL", "redis://127.0.0.1:6380/1"),
+    ];
+    let c = load(template(), None, &env).unwrap();
+    assert_eq!(c.stage, "production");
+    assert_eq!(c.port, 8080);
+    assert_eq!(c.local_base_url.as_str(), "https://addon.example.com/blog");
+    assert_eq!(c.base_path, "/blog");
+    assert_eq!(
+        c.store,
+        StoreConfig::Redis {
+            url: "redis://127.0.0.1:6380/1".into()
+        }
+    );
+    assert!(c.enforce_whitelist && c.whitelist.allows("api.hipchat.com"));
+    assert_eq!(c.search.base.as_str(), "https://www.hascode.com/");
+}
+
+#[test]
+fn the_stage_flag_wins_over_node_env() {
+    let c = load(
+        template(),
+        Some("development"),
+        &[("NODE_ENV", "production")],
+    )
+    .unwrap();
+    assert_eq!(c.stage, "development");
+}
+
+#[test]
+fn an_unknown_stage_falls_back_to_development_with_a_warning() {
+    let c = load(template(), None, &[("NODE_ENV", "staging")]).unwrap();
+    assert_eq!(c.stage, "development");
+    assert!(
+        c.warnings.iter().any(|w| w.contains("staging")),
+        "{:?}",
+        c.warnings
+    );
+}
+
+#[test]
+fn environment_overrides_replace_file_values() {
+    let env = [
+        ("PORT", "4000"),
+        ("AC_HOST_WHITELIST", "127.0.0.1, *.example.org"),
+    ];
+    let c = load(template(), None, &env).unwrap();
+    assert_eq!(c.port, 4000);
+    assert_eq!(c.local_base_url.as_str(), "http://localhost:4000/");
+    assert!(c.enforce_whitelist);
+    assert!(c.whitelist.allows("127.0.0.1") && c.whitelist.allows("hc.example.org"));
+    assert!(!c.whitelist.allows("10.0.0.1"));
+}
+
+#[test]
+fn a_missing_variable_names_the_key_the_variable_and_the_file() {
+    let err = message(load(template(), Some("production"), &[("PORT", "80")]).unwrap_err());
+    assert!(err.contains(FILE) && err.contains("production"), "{err}");
+    assert!(
+        err.contains("localBaseUrl") && err.contains("AC_LOCAL_BASE_URL"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_port_is_an_error_naming_the_key() {
+    let mut config = template();
+    config["development"]["port"] = json!("http");
+    let err = message(load(config, None, &[]).unwrap_err());
+    assert!(
+        err.contains("`port`") && err.contains("whole number"),
+        "{err}"
+    );
+    let err = message(load(template(), None, &[("PORT", "99999")]).unwrap_err());
+    assert!(err.contains("PORT") && err.contains("99999"), "{err}");
+}
+
+#[test]
+fn production_without_a_whitelist_is_refused() {
+    let mut config = template();
+    config["production"]
+        .as_object_mut()
+        .unwrap()
+        .remove("whitelist");
+    let env = [
+        ("PORT", "1"),
+        ("AC_LOCAL_BASE_URL", "https://a.example"),
+        ("REDIS_URL", "redis://r"),
+    ];
+    let err = message(load(config, Some("production"), &env).unwrap_err());
+    assert!(
+        err.contains("whitelist") && err.contains("AC_HOST_WHITELIST"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_memory_store_is_allowed_with_a_warning() {
+    let mut config = template();
+    config["development"]["store"] = json!({"adapter": "jugglingdb", "type": "memory"});
+    let c = load(config, None, &[]).unwrap();
+    assert_eq!(c.store, StoreConfig::Memory);
+    assert!(c.warnings.iter().any(|w| w.contains("lost")));
+}
+
+#[test]
+fn bad_json_and_non_object_files_are_reported_with_the_path() {
+    let err = ProjectConfig::from_text(
+        "{\"development\": ",
+        Path::new(FILE),
+        Path::new("/proj"),
+        None,
+        &Env::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(FILE) && err.contains("not valid JSON"),
+        "{err}"
+    );
+    let err = message(load(json!([1, 2]), None, &[]).unwrap_err());
+    assert!(err.contains("object of stages"), "{err}");
+    let err = message(load(json!({"test": {}}), None, &[]).unwrap_err());
+    assert!(err.contains("`test`"), "{err}");
+}
+
+#[test]
+fn search_settings_are_validated() {
+    let mut config = template();
+    config["development"]["searchHost"] = json!("http://127.0.0.1:8081");
+    config["development"]["searchBasePath"] = json!("/search?q=");
+    let c = load(config.clone(), None, &[]).unwrap();
+    assert_eq!(c.search.base.as_str(), "http://127.0.0.1:8081/");
+    assert_eq!(c.search.base_path, "/search?q=");
+    config["development"]["searchBasePath"] = json!("search?q=");
+    assert!(message(load(config.clone(), None, &[]).unwrap_err()).contains("searchBasePath"));
+    config["development"]
+        .as_object_mut()
+        .unwrap()
+        .remove("searchHost");
+    assert!(message(load(config, None, &[]).unwrap_err()).contains("searchHost"));
+}
+
+#[test]
+fn max_results_and_token_age_have_bounds() {
+    let mut config = template();
+    config["development"]["maxResultsDisplayed"] = json!(0);
+    assert!(message(load(config.clone(), None, &[]).unwrap_err()).contains("maxResultsDisplayed"));
+    config["development"]["maxResultsDisplayed"] = json!("5");
+    assert_eq!(
+        load(config.clone(), None, &[])
+            .unwrap()
+            .max_results_displayed,
+        5
+    );
+    config["development"]["maxTokenAge"] = json!(-1);
+    assert!(message(load(config, None, &[]).unwrap_err()).contains("maxTokenAge"));
+}
+
+#[test]
+fn the_base_url_follows_a_port_chosen_at_bind_time() {
+    let c = load(template(), None, &[("PORT", "0")]).unwrap();
+    assert_eq!(
+        c.base_url_for_port(41234, &Env::default()).as_str(),
+        "http://localhost:41234/"
+    );
+}
