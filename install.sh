@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Installs `connect` from this checkout, and with --test-deps what its test
+# suite needs. Safe to run again: every step checks before it acts.
+#
+#   ./install.sh               build and install the `connect` binary (cargo install)
+#   ./install.sh --test-deps   also install the Debian packages and npm modules the tests use
+#   ./install.sh --test-deps --no-binary
+#                              only the test dependencies (what CI needs before `cargo test`)
+#   ./install.sh --bench-deps  also install the benchmark tools (wrk, hyperfine, nginx)
+set -euo pipefail
+
+cd "$(dirname "$0")"
+
+want_binary=1
+want_test=0
+want_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --test-deps) want_test=1 ;;
+    --bench-deps) want_bench=1 ;;
+    --no-binary) want_binary=0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '==> %s\n' "$*"; }
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "install.sh: cargo is not installed. Install the Rust toolchain first:" >&2
+    echo "  https://rustup.rs  (then open a new shell, or run: source \"\$HOME/.cargo/env\")" >&2
+    exit 1
+  fi
+fi
+
+# Debian packages, installed only when a command they provide is missing.
+apt_packages=()
+need() { command -v "$1" >/dev/null 2>&1 || apt_packages+=("$2"); }
+if [ "$want_test" = 1 ]; then
+  need redis-server redis-server
+  need git git
+  need python3 python3
+  need node nodejs
+  need npm npm
+  need chromium chromium
+  need chromedriver chromium-driver
+fi
+if [ "$want_bench" = 1 ]; then
+  need wrk wrk
+  need hyperfine hyperfine
+  need nginx nginx
+  need redis-server redis-server
+fi
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "install.sh: need root (or sudo) to install: ${apt_packages[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  say "installing Debian packages: ${apt_packages[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+fi
+
+if [ "$want_test" = 1 ]; then
+  # The unmodified 2015 Node add-on the emulator must host, and the browser driver.
+  for dir in tests/fixtures/node-addon tests/fixtures/browser; do
+    if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
+      say "installing npm modules in $dir"
+      (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    fi
+  done
+fi
+
+if [ "$want_binary" = 1 ]; then
+  say "building and installing connect (cargo install --path . --locked)"
+  cargo install --path . --locked --quiet
+  bin_dir="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin"
+  case ":$PATH:" in
+    *":$bin_dir:"*) ;;
+    *) say "add $bin_dir to your PATH to run connect (e.g. source \"\$HOME/.cargo/env\")" ;;
+  esac
+  say "installed: $("$bin_dir/connect" --version)"
+fi
