@@ -1,5 +1,7 @@
 //! `connect serve`: the blog-search add-on server.
 
+pub mod store;
+
 /// Arguments of `connect serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {}

@@ -1,0 +1,316 @@
+//! The embedded store: one SQLite file in the project.
+//!
+//! WAL journal with `synchronous=FULL`: a commit is on disk before the call
+//! returns, so an install acknowledged to HipChat survives `kill -9` and a
+//! power cut. A busy timeout lets two processes share the file (`connect
+//! dev` starts the new server while the old one is still exiting). SQLite
+//! calls block, so they run on tokio's blocking pool, never on the runtime.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+
+use super::types::describe_json_error;
+use super::{CachedToken, StoreError, StoreResult, Tenant, TenantStore, now_unix};
+
+/// The schema this version writes; stored in `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 1;
+
+/// How long a call waits for another process holding the write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const SCHEMA_V1: &str = "
+CREATE TABLE tenants (
+    oauth_id   TEXT PRIMARY KEY NOT NULL,
+    data       TEXT NOT NULL CHECK (json_valid(data)),
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE tokens (
+    oauth_id   TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    data       TEXT NOT NULL CHECK (json_valid(data)),
+    PRIMARY KEY (oauth_id, scope)
+) WITHOUT ROWID;
+CREATE INDEX tokens_by_expiry ON tokens (expires_at);
+";
+
+/// A store in an SQLite file; clones share one connection.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the database at `path`, with its parent
+    /// directories, and brings its schema up to date.
+    pub async fn open(path: &Path) -> StoreResult<EmbeddedStore> {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || open_blocking(path))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("the SQLite worker failed: {e}")))?
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    // Runs `f` with the connection on the blocking pool.
+    async fn with_conn<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &Path) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave a transaction open
+            // (rusqlite rolls back on drop), so a poisoned lock is still usable.
+            let mut conn = inner.conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn, &inner.path)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the SQLite worker failed: {e}")))?
+    }
+}
+
+fn open_blocking(path: PathBuf) -> StoreResult<EmbeddedStore> {
+    let shown = path.display();
+    if path.is_dir() {
+        return Err(StoreError::Open(format!(
+            "{shown} is a directory, not a database file: point the store setting at a file such as {}",
+            path.join("store.db").display()
+        )));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StoreError::Open(format!(
+                "cannot create the directory {} for the store file {shown}: {e}; check its permissions or choose another path",
+                parent.display()
+            ))
+        })?;
+    }
+    let mut conn = Connection::open(&path).map_err(|e| open_error(&path, &e))?;
+    configure(&mut conn).map_err(|e| open_error(&path, &e))?;
+    migrate(&mut conn, &path)?;
+    Ok(EmbeddedStore {
+        inner: Arc::new(Inner {
+            path,
+            conn: Mutex::new(conn),
+        }),
+    })
+}
+
+fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // The first statement that reads the file: a file that is not a
+    // database fails here.
+    let _mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
+    // IMMEDIATE takes the write lock first, so two processes opening a new
+    // file at once do not both try to create the tables.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| open_error(path, &e))?;
+    let version: i64 = tx
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|e| open_error(path, &e))?;
+    match version {
+        0 => {
+            tx.execute_batch(SCHEMA_V1)
+                .map_err(|e| open_error(path, &e))?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(|e| open_error(path, &e))?;
+        }
+        SCHEMA_VERSION => {}
+        newer => {
+            return Err(StoreError::Open(format!(
+                "{} was written by a newer connect (store schema {newer}, this one knows {SCHEMA_VERSION}): \
+                 upgrade connect or point the store setting at another file",
+                path.display()
+            )));
+        }
+    }
+    tx.commit().map_err(|e| open_error(path, &e))
+}
+
+fn open_error(path: &Path, err: &rusqlite::Error) -> StoreError {
+    let shown = path.display();
+    match err.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::Open(format!(
+            "{shown} is not a readable SQLite database ({err}): move it aside, or delete it \
+             (and its -wal/-shm files) to start with an empty store"
+        )),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Open(format!(
+            "{shown} stayed locked by another process for more than {} s: stop that process and retry",
+            BUSY_TIMEOUT.as_secs()
+        )),
+        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
+            StoreError::Open(format!(
+                "cannot open {shown} for reading and writing ({err}): check that it is a writable file \
+             in a writable directory"
+            ))
+        }
+        _ => StoreError::Open(format!("cannot open {shown}: {err}")),
+    }
+}
+
+// Errors during normal operation: corruption is reported as such; anything
+// else (locked too long, disk full, I/O) may pass, so the caller may retry.
+fn op_error(path: &Path, err: rusqlite::Error) -> StoreError {
+    let shown = path.display();
+    match err.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::Corrupt(format!(
+            "{shown} is damaged ({err}): move it aside and reinstall the add-on"
+        )),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            StoreError::Unavailable(format!(
+                "{shown} stayed locked by another process for more than {} s",
+                BUSY_TIMEOUT.as_secs()
+            ))
+        }
+        _ => StoreError::Unavailable(format!("SQLite error on {shown}: {err}")),
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(data: &str, what: &str, path: &Path) -> StoreResult<T> {
+    serde_json::from_str(data).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "the {what} in {} cannot be read: {}",
+            path.display(),
+            describe_json_error(&e)
+        ))
+    })
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    // Serializing these plain structs cannot fail; map it anyway rather than panic.
+    serde_json::to_string(value).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "cannot encode a record: {}",
+            describe_json_error(&e)
+        ))
+    })
+}
+
+fn sql_time(secs: u64) -> i64 {
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
+impl TenantStore for EmbeddedStore {
+    async fn get_tenant(&self, oauth_id: &str) -> StoreResult<Option<Tenant>> {
+        let oauth_id = oauth_id.to_owned();
+        self.with_conn(move |conn, path| {
+            let data: Option<String> = conn
+                .prepare_cached("SELECT data FROM tenants WHERE oauth_id = ?1")
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![oauth_id], |row| row.get(0))
+                        .optional()
+                })
+                .map_err(|e| op_error(path, e))?;
+            data.map(|d| decode(&d, &format!("tenant record {oauth_id:?}"), path))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn put_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        let oauth_id = tenant.oauth_id.clone();
+        let data = encode(tenant)?;
+        self.with_conn(move |conn, path| {
+            conn.prepare_cached(
+                "INSERT INTO tenants (oauth_id, data, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (oauth_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+            )
+            .and_then(|mut stmt| stmt.execute(params![oauth_id, data, sql_time(now_unix())]))
+            .map_err(|e| op_error(path, e))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_tenant(&self, oauth_id: &str) -> StoreResult<()> {
+        let oauth_id = oauth_id.to_owned();
+        self.with_conn(move |conn, path| {
+            let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                tx.execute("DELETE FROM tokens WHERE oauth_id = ?1", params![oauth_id])?;
+                tx.execute("DELETE FROM tenants WHERE oauth_id = ?1", params![oauth_id])?;
+                tx.commit()
+            };
+            run(conn).map_err(|e| op_error(path, e))
+        })
+        .await
+    }
+
+    async fn get_token(&self, oauth_id: &str, scope: &str) -> StoreResult<Option<CachedToken>> {
+        let (oauth_id, scope) = (oauth_id.to_owned(), scope.to_owned());
+        self.with_conn(move |conn, path| {
+            let data: Option<String> = conn
+                .prepare_cached("SELECT data FROM tokens WHERE oauth_id = ?1 AND scope = ?2 AND expires_at > ?3")
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![oauth_id, scope, sql_time(now_unix())], |row| row.get(0))
+                        .optional()
+                })
+                .map_err(|e| op_error(path, e))?;
+            data.map(|d| decode(&d, &format!("token record of {oauth_id:?}"), path)).transpose()
+        })
+        .await
+    }
+
+    async fn put_token(&self, oauth_id: &str, token: &CachedToken) -> StoreResult<()> {
+        let oauth_id = oauth_id.to_owned();
+        let (scope, expires_at) = (token.scope.clone(), sql_time(token.expires_at));
+        let data = encode(token)?;
+        self.with_conn(move |conn, path| {
+            let now = sql_time(now_unix());
+            let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                // Expired tokens go here so the table cannot grow without bound.
+                tx.execute("DELETE FROM tokens WHERE expires_at <= ?1", params![now])?;
+                if expires_at <= now {
+                    tx.execute("DELETE FROM tokens WHERE oauth_id = ?1 AND scope = ?2", params![oauth_id, scope])?;
+                } else {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO tokens (oauth_id, scope, expires_at, data) VALUES (?1, ?2, ?3, ?4)",
+                        params![oauth_id, scope, expires_at, data],
+                    )?;
+                }
+                tx.commit()
+            };
+            run(conn).map_err(|e| op_error(path, e))
+        })
+        .await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.with_conn(|conn, path| {
+            conn.query_row("SELECT count(*) FROM tenants", [], |row| {
+                row.get::<_, i64>(0)
+            })
+            .map(drop)
+            .map_err(|e| op_error(path, e))
+        })
+        .await
+    }
+}

@@ -1,0 +1,182 @@
+//! Where `connect serve` keeps its tenants (installations) and cached access
+//! tokens: one [`TenantStore`] trait, three backends, and the [`Store`]
+//! handle that dispatches to the configured one.
+//!
+//! - [`MemoryStore`]: in the process only; installs die with it (explicit opt-in).
+//! - [`EmbeddedStore`]: an SQLite file in the project (the development default);
+//!   survives restarts and `kill -9`, and can be shared by two processes.
+//! - [`RedisStore`]: Redis for production; several servers share tenants and
+//!   tokens, and service resumes by itself after an outage.
+
+pub mod embedded;
+pub mod memory;
+pub mod redis;
+mod types;
+
+use std::future::Future;
+use std::path::PathBuf;
+
+pub use self::redis::RedisStore;
+pub use embedded::EmbeddedStore;
+pub use memory::MemoryStore;
+pub use types::{CachedToken, Tenant, now_unix};
+
+/// Which backend keeps tenants and tokens, resolved from `config.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// In-process only: every install is lost when the process exits.
+    Memory,
+    /// An SQLite file at `path` (absolute).
+    Embedded {
+        /// The database file; its parent directories are created on open.
+        path: PathBuf,
+    },
+    /// A Redis server, `redis://[:password@]host:port[/db]`.
+    Redis {
+        /// The connection URL; may carry a password, so never log it as is.
+        url: String,
+    },
+}
+
+/// Why a store operation failed. Messages never contain secrets or tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend cannot be reached right now (Redis down, SQLite file
+    /// locked too long); worth retrying later. HTTP: 503.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// The backend answered with data this version cannot read. HTTP: 500.
+    #[error("the store holds unreadable data: {0}")]
+    Corrupt(String),
+    /// The store could not be opened as configured (bad URL, a directory
+    /// instead of a file, a file that is not a database...). Fatal at startup.
+    #[error("cannot open the store: {0}")]
+    Open(String),
+}
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Tenants and their cached access tokens, whatever keeps them.
+///
+/// Every method is safe to call concurrently from many tasks.
+pub trait TenantStore {
+    /// The tenant installed under `oauth_id`, if any.
+    fn get_tenant(
+        &self,
+        oauth_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<Tenant>>> + Send;
+
+    /// Stores `tenant` under its `oauth_id`, replacing any previous one.
+    fn put_tenant(&self, tenant: &Tenant) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Deletes the tenant and everything it owns (its cached tokens included).
+    /// Deleting an unknown tenant is not an error.
+    fn delete_tenant(&self, oauth_id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The cached token of `oauth_id` for `scope`, unless it has expired.
+    fn get_token(
+        &self,
+        oauth_id: &str,
+        scope: &str,
+    ) -> impl Future<Output = StoreResult<Option<CachedToken>>> + Send;
+
+    /// Caches `token` for `oauth_id` under `token.scope` until `token.expires_at`,
+    /// replacing any previous token of that scope. An already expired token
+    /// is not stored (and removes the previous one).
+    fn put_token(
+        &self,
+        oauth_id: &str,
+        token: &CachedToken,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Checks that the backend answers (for `/healthz`).
+    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// A handle on the configured store; cheap to clone (all clones share one
+/// backend).
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Memory(MemoryStore),
+    Embedded(EmbeddedStore),
+    Redis(RedisStore),
+}
+
+impl Store {
+    /// Opens the store `config` describes. `key_prefix` namespaces shared
+    /// backends (Redis keys start with `<key_prefix>:`), e.g.
+    /// `connect:<addon key>`; the others ignore it.
+    ///
+    /// Redis is connected lazily, so a server that is down at startup does
+    /// not prevent opening; call [`TenantStore::ping`] to check it.
+    pub async fn open(config: &StoreConfig, key_prefix: &str) -> StoreResult<Store> {
+        let backend = match config {
+            StoreConfig::Memory => Backend::Memory(MemoryStore::new()),
+            StoreConfig::Embedded { path } => Backend::Embedded(EmbeddedStore::open(path).await?),
+            StoreConfig::Redis { url } => Backend::Redis(RedisStore::open(url, key_prefix)?),
+        };
+        Ok(Store { backend })
+    }
+
+    /// Short name of the backend: `memory`, `embedded` or `redis`.
+    pub fn kind(&self) -> &'static str {
+        match &self.backend {
+            Backend::Memory(_) => "memory",
+            Backend::Embedded(_) => "embedded",
+            Backend::Redis(_) => "redis",
+        }
+    }
+
+    /// Where the data lives, safe to log: the SQLite path, or the Redis
+    /// address without its password.
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Memory(_) => "memory (installs are lost when the process exits)".to_owned(),
+            Backend::Embedded(s) => format!("SQLite file {}", s.path().display()),
+            Backend::Redis(s) => format!("Redis at {}", s.address()),
+        }
+    }
+}
+
+// One match per method keeps the dispatch static (no boxed futures).
+macro_rules! dispatch {
+    ($self:ident, $store:ident => $call:expr) => {
+        match &$self.backend {
+            Backend::Memory($store) => $call.await,
+            Backend::Embedded($store) => $call.await,
+            Backend::Redis($store) => $call.await,
+        }
+    };
+}
+
+impl TenantStore for Store {
+    async fn get_tenant(&self, oauth_id: &str) -> StoreResult<Option<Tenant>> {
+        dispatch!(self, s => s.get_tenant(oauth_id))
+    }
+
+    async fn put_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        dispatch!(self, s => s.put_tenant(tenant))
+    }
+
+    async fn delete_tenant(&self, oauth_id: &str) -> StoreResult<()> {
+        dispatch!(self, s => s.delete_tenant(oauth_id))
+    }
+
+    async fn get_token(&self, oauth_id: &str, scope: &str) -> StoreResult<Option<CachedToken>> {
+        dispatch!(self, s => s.get_token(oauth_id, scope))
+    }
+
+    async fn put_token(&self, oauth_id: &str, token: &CachedToken) -> StoreResult<()> {
+        dispatch!(self, s => s.put_token(oauth_id, token))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        dispatch!(self, s => s.ping())
+    }
+}

@@ -1,0 +1,344 @@
+//! The Redis store, for production: several `connect serve` processes share
+//! tenants and tokens.
+//!
+//! Keys (with `P` the key prefix, e.g. `connect:<addon key>`):
+//! - `P:tenant:<oauthId>`: the tenant as JSON;
+//! - `P:token:<oauthId>:<scope>`: a cached token as JSON, expiring with it;
+//! - `P:owned:<oauthId>`: the set of token keys the tenant owns, so that
+//!   deleting a tenant removes them all without a SCAN.
+//!
+//! Calls fail fast with [`StoreError::Unavailable`] while Redis is down (a
+//! short connect and response timeout, a bound on every call) and work again
+//! by themselves once it is back: the connection manager reconnects.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{ErrorKind, RedisError, RedisResult};
+
+use super::types::describe_json_error;
+use super::{CachedToken, StoreError, StoreResult, Tenant, TenantStore, now_unix};
+
+/// Upper bound on one store call, reconnection attempts included.
+const CALL_TIMEOUT: Duration = Duration::from_millis(900);
+/// How long one TCP connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
+/// How long Redis may take to answer one command.
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
+
+// Deletes the tenant, every key in its set of owned keys, and the set,
+// atomically (a token written concurrently is either deleted or not yet added).
+const DELETE_TENANT_SCRIPT: &str = "
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[2])) do redis.call('DEL', key) end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 0
+";
+
+/// A store on a Redis server; clones share one reconnecting connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: Arc<str>,
+    address: Arc<str>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("address", &self.address)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl RedisStore {
+    /// Prepares a store on the Redis server at `url`
+    /// (`redis://[[user]:password@]host[:port][/db]`), with every key under
+    /// `key_prefix:`. Connects lazily: a server that is down now only makes
+    /// calls fail with [`StoreError::Unavailable`] until it is up.
+    pub fn open(url: &str, key_prefix: &str) -> StoreResult<RedisStore> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(StoreError::Open(
+                "the Redis URL is empty: set REDIS_URL (or the store's `url` in config.json) \
+                 to redis://host:port"
+                    .to_owned(),
+            ));
+        }
+        let address = redacted(url)?;
+        let client = ::redis::Client::open(url).map_err(|e| {
+            StoreError::Open(format!(
+                "invalid Redis URL {address} ({}): expected redis://[:password@]host[:port][/db]",
+                safe_description(&e)
+            ))
+        })?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(20))
+            .set_max_delay(Duration::from_millis(100));
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| {
+            StoreError::Open(format!(
+                "cannot set up a connection to Redis at {address}: {}",
+                safe_description(&e)
+            ))
+        })?;
+        Ok(RedisStore {
+            conn,
+            prefix: Arc::from(key_prefix),
+            address: Arc::from(address),
+        })
+    }
+
+    /// The server's URL without its password, safe to log.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    fn tenant_key(&self, oauth_id: &str) -> String {
+        format!("{}:tenant:{}", self.prefix, escape(oauth_id))
+    }
+
+    fn owned_key(&self, oauth_id: &str) -> String {
+        format!("{}:owned:{}", self.prefix, escape(oauth_id))
+    }
+
+    fn token_key(&self, oauth_id: &str, scope: &str) -> String {
+        format!(
+            "{}:token:{}:{}",
+            self.prefix,
+            escape(oauth_id),
+            escape(scope)
+        )
+    }
+
+    // Runs `op` within CALL_TIMEOUT. A broken connection is retried once:
+    // the first call after Redis comes back finds the old, failed connection
+    // and only triggers the reconnect; the retry uses the new one.
+    async fn run<T, F, Fut>(&self, what: &str, op: F) -> StoreResult<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let attempt = async {
+            match op(self.conn.clone()).await {
+                Err(e) if is_connection_error(&e) => op(self.conn.clone()).await,
+                other => other,
+            }
+        };
+        match tokio::time::timeout(CALL_TIMEOUT, attempt).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(self.error(what, &e)),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "Redis at {} did not answer within {} ms while {what}",
+                self.address,
+                CALL_TIMEOUT.as_millis()
+            ))),
+        }
+    }
+
+    fn error(&self, what: &str, err: &RedisError) -> StoreError {
+        let address = &self.address;
+        match err.kind() {
+            ErrorKind::AuthenticationFailed => StoreError::Unavailable(format!(
+                "Redis at {address} refused the credentials while {what}: check the password in the Redis URL"
+            )),
+            ErrorKind::Parse | ErrorKind::UnexpectedReturnType => StoreError::Corrupt(format!(
+                "Redis at {address} answered something unexpected while {what}"
+            )),
+            _ => StoreError::Unavailable(format!(
+                "Redis at {address} failed while {what}: {}",
+                safe_description(err)
+            )),
+        }
+    }
+}
+
+fn is_connection_error(err: &RedisError) -> bool {
+    err.is_io_error() || err.is_connection_dropped() || err.is_unrecoverable_error()
+}
+
+// Describes a Redis error without anything that could echo stored values:
+// parse errors quote the response, server errors are reduced to their code.
+fn safe_description(err: &RedisError) -> String {
+    match err.kind() {
+        ErrorKind::Io | ErrorKind::InvalidClientConfig | ErrorKind::Client => err.to_string(),
+        ErrorKind::Server(_) => format!("server error {}", err.code().unwrap_or("(no code)")),
+        other => format!("{other:?}"),
+    }
+}
+
+// The URL as shown in messages and logs: without its password.
+fn redacted(url: &str) -> StoreResult<String> {
+    let mut parsed = url::Url::parse(url).map_err(|e| {
+        StoreError::Open(format!(
+            "the Redis URL is not a URL ({e}): expected redis://[:password@]host[:port][/db]"
+        ))
+    })?;
+    if parsed.password().is_some() {
+        // Only fails for URLs that cannot have a password, which this one has.
+        let _ = parsed.set_password(Some("***"));
+    }
+    Ok(parsed.to_string())
+}
+
+// Keeps ids and scopes from colliding through `:` (the key separator).
+fn escape(part: &str) -> String {
+    part.replace('%', "%25").replace(':', "%3A")
+}
+
+fn decode<T: serde::de::DeserializeOwned>(data: &str, what: &str) -> StoreResult<T> {
+    serde_json::from_str(data).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "the {what} in Redis cannot be read: {}",
+            describe_json_error(&e)
+        ))
+    })
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "cannot encode a record: {}",
+            describe_json_error(&e)
+        ))
+    })
+}
+
+impl TenantStore for RedisStore {
+    async fn get_tenant(&self, oauth_id: &str) -> StoreResult<Option<Tenant>> {
+        let key = self.tenant_key(oauth_id);
+        let data: Option<String> = self
+            .run("reading a tenant", |mut c| {
+                let key = key.clone();
+                async move { ::redis::cmd("GET").arg(&key).query_async(&mut c).await }
+            })
+            .await?;
+        data.map(|d| decode(&d, &format!("tenant record {oauth_id:?}")))
+            .transpose()
+    }
+
+    async fn put_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        let key = self.tenant_key(&tenant.oauth_id);
+        let data = encode(tenant)?;
+        self.run("storing a tenant", |mut c| {
+            let (key, data) = (key.clone(), data.clone());
+            async move {
+                ::redis::cmd("SET")
+                    .arg(&key)
+                    .arg(&data)
+                    .exec_async(&mut c)
+                    .await
+            }
+        })
+        .await
+    }
+
+    async fn delete_tenant(&self, oauth_id: &str) -> StoreResult<()> {
+        let (tenant, owned) = (self.tenant_key(oauth_id), self.owned_key(oauth_id));
+        self.run("deleting a tenant", |mut c| {
+            let (tenant, owned) = (tenant.clone(), owned.clone());
+            async move {
+                ::redis::cmd("EVAL")
+                    .arg(DELETE_TENANT_SCRIPT)
+                    .arg(2)
+                    .arg(&tenant)
+                    .arg(&owned)
+                    .exec_async(&mut c)
+                    .await
+            }
+        })
+        .await
+    }
+
+    async fn get_token(&self, oauth_id: &str, scope: &str) -> StoreResult<Option<CachedToken>> {
+        let key = self.token_key(oauth_id, scope);
+        let data: Option<String> = self
+            .run("reading a token", |mut c| {
+                let key = key.clone();
+                async move { ::redis::cmd("GET").arg(&key).query_async(&mut c).await }
+            })
+            .await?;
+        let token: Option<CachedToken> = data
+            .map(|d| decode(&d, &format!("token record of {oauth_id:?}")))
+            .transpose()?;
+        // Redis expires keys on the second too, but the clocks may differ.
+        Ok(token.filter(|t| !t.is_expired_at(now_unix())))
+    }
+
+    async fn put_token(&self, oauth_id: &str, token: &CachedToken) -> StoreResult<()> {
+        let (key, owned) = (
+            self.token_key(oauth_id, &token.scope),
+            self.owned_key(oauth_id),
+        );
+        let data = encode(token)?;
+        // Relative TTL from our clock, so a Redis clock that differs does not
+        // keep a token longer than its lifetime.
+        let ttl = token.expires_at.saturating_sub(now_unix());
+        self.run("storing a token", |mut c| {
+            let (key, owned, data) = (key.clone(), owned.clone(), data.clone());
+            async move {
+                let mut pipe = ::redis::pipe();
+                pipe.atomic();
+                if ttl == 0 {
+                    pipe.cmd("DEL").arg(&key).ignore();
+                } else {
+                    pipe.cmd("SET")
+                        .arg(&key)
+                        .arg(&data)
+                        .arg("EX")
+                        .arg(ttl)
+                        .ignore();
+                    pipe.cmd("SADD").arg(&owned).arg(&key).ignore();
+                }
+                pipe.exec_async(&mut c).await
+            }
+        })
+        .await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.run("checking that it answers", |mut c| async move {
+            ::redis::cmd("PING").exec_async(&mut c).await
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_appear_in_the_shown_address() {
+        let shown = redacted("redis://:hunter2@cache.internal:6380/2").unwrap();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("cache.internal:6380/2"), "{shown}");
+    }
+
+    #[test]
+    fn ids_containing_the_separator_do_not_collide() {
+        assert_ne!(
+            escape("a:b") + ":" + &escape("c"),
+            escape("a") + ":" + &escape("b:c")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_url_is_an_open_error_that_hides_the_password() {
+        for url in [
+            "",
+            "not a url",
+            "http://:pw-secret@host:1/0",
+            "redis://:pw-secret@host:1/notadb",
+        ] {
+            let err = RedisStore::open(url, "p").unwrap_err();
+            let text = err.to_string();
+            assert!(matches!(err, StoreError::Open(_)), "{url}: {text}");
+            assert!(!text.contains("pw-secret"), "{text}");
+        }
+    }
+}
