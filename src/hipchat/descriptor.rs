@@ -1,0 +1,410 @@
+//! The add-on descriptor (`atlassian-connect.json`): parsing, validation with
+//! errors that name the field, and `{{localBaseUrl}}` substitution.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::fields::{FieldError, Obj};
+
+/// The placeholder the old stack's descriptors use for the add-on's base URL.
+pub const BASE_URL_PLACEHOLDER: &str = "{{localBaseUrl}}";
+
+/// Why a descriptor was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DescriptorError {
+    /// The text is not JSON at all.
+    #[error("the descriptor is not valid JSON: {0}")]
+    NotJson(String),
+    /// A field is missing or has the wrong type.
+    #[error("invalid descriptor: {0}")]
+    Field(#[from] FieldError),
+    /// A field is present but its value is unusable.
+    #[error("invalid descriptor: `{field}` {problem}")]
+    Invalid {
+        /// Full path of the field.
+        field: String,
+        /// What is wrong with it and, where possible, how to fix it.
+        problem: String,
+    },
+}
+
+/// How HipChat authenticates a webhook delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookAuth {
+    /// Unsigned (HipChat's default when `authentication` is absent).
+    #[default]
+    None,
+    /// `Authorization: JWT <token>` signed with the tenant's oauthSecret.
+    Jwt,
+}
+
+/// One `capabilities.webhook` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Webhook {
+    /// Where HipChat POSTs the event.
+    pub url: String,
+    /// The event name, e.g. `room_message`.
+    pub event: String,
+    /// Regex searched in the message text (room_message only).
+    pub pattern: Option<String>,
+    /// Optional display name.
+    pub name: Option<String>,
+    /// Whether deliveries are signed.
+    pub authentication: WebhookAuth,
+}
+
+/// A parsed, validated add-on descriptor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Descriptor {
+    /// Unique add-on key (reverse DNS, e.g. `com.example.blogsearch`).
+    pub key: String,
+    /// Human name.
+    pub name: String,
+    /// Optional description.
+    pub description: Option<String>,
+    /// `links.self`: the descriptor's own URL.
+    pub self_url: String,
+    /// `links.homepage`, if any.
+    pub homepage: Option<String>,
+    /// `capabilities.hipchatApiConsumer.scopes`.
+    pub scopes: Vec<String>,
+    /// `capabilities.hipchatApiConsumer.fromName`, if any.
+    pub from_name: Option<String>,
+    /// `capabilities.installable.callbackUrl`.
+    pub callback_url: String,
+    /// `capabilities.installable.allowRoom` (default true).
+    pub allow_room: bool,
+    /// `capabilities.installable.allowGlobal` (default true).
+    pub allow_global: bool,
+    /// Every webhook, whatever its event.
+    pub webhooks: Vec<Webhook>,
+    /// The whole document as parsed, for UI modules and anything else.
+    pub raw: Value,
+}
+
+impl Descriptor {
+    /// Parses and validates descriptor JSON (already substituted, see
+    /// [`substitute_base_url`]).
+    pub fn parse(text: &str) -> Result<Self, DescriptorError> {
+        let raw: Value =
+            serde_json::from_str(text).map_err(|e| DescriptorError::NotJson(e.to_string()))?;
+        Self::from_value(raw)
+    }
+
+    /// Validates an already parsed descriptor document.
+    pub fn from_value(raw: Value) -> Result<Self, DescriptorError> {
+        let root = Obj::root(&raw, "the descriptor")?;
+        let key = root.req_str("key")?.to_owned();
+        let name = root.req_str("name")?.to_owned();
+        let description = root.opt_str("description")?.map(str::to_owned);
+        let (links, links_path) = root.req_obj("links")?;
+        let links = Obj::at(links, &links_path);
+        let self_url = http_url(&links, "self")?;
+        let homepage = links.opt_str("homepage")?.map(str::to_owned);
+
+        // The old stack accepted `modules` as an alias of `capabilities`.
+        let caps_key = if root.get("capabilities").is_none() && root.get("modules").is_some() {
+            "modules"
+        } else {
+            "capabilities"
+        };
+        let (caps, caps_path) = root.req_obj(caps_key)?;
+        let caps = Obj::at(caps, &caps_path);
+
+        let (consumer, consumer_path) = caps.req_obj("hipchatApiConsumer")?;
+        let consumer = Obj::at(consumer, &consumer_path);
+        let scopes = consumer
+            .opt_str_array("scopes")?
+            .ok_or_else(|| FieldError::Missing(consumer.path_of("scopes")))?;
+        if scopes.is_empty() {
+            return Err(DescriptorError::Invalid {
+                field: consumer.path_of("scopes"),
+                problem: "is empty; list at least one scope, e.g. [\"send_notification\"]".into(),
+            });
+        }
+        let from_name = consumer.opt_str("fromName")?.map(str::to_owned);
+
+        let (installable, installable_path) = caps.req_obj("installable")?;
+        let installable = Obj::at(installable, &installable_path);
+        let callback_url = http_url(&installable, "callbackUrl")?;
+        let allow_room = installable.opt_bool("allowRoom")?.unwrap_or(true);
+        let allow_global = installable.opt_bool("allowGlobal")?.unwrap_or(true);
+
+        let webhooks = parse_webhooks(&caps)?;
+        Ok(Descriptor {
+            key,
+            name,
+            description,
+            self_url,
+            homepage,
+            scopes,
+            from_name,
+            callback_url,
+            allow_room,
+            allow_global,
+            webhooks,
+            raw,
+        })
+    }
+
+    /// The `room_message` webhooks: the ones a room message is delivered to
+    /// when their pattern matches.
+    pub fn room_message_webhooks(&self) -> impl Iterator<Item = &Webhook> {
+        self.webhooks.iter().filter(|w| w.event == "room_message")
+    }
+
+    /// Whether every scope in `requested` was declared by the add-on.
+    pub fn allows_scopes<S: AsRef<str>>(&self, requested: &[S]) -> bool {
+        requested
+            .iter()
+            .all(|r| self.scopes.iter().any(|s| s == r.as_ref()))
+    }
+}
+
+/// `webhook` may be one object or an array of them.
+fn parse_webhooks(caps: &Obj<'_>) -> Result<Vec<Webhook>, DescriptorError> {
+    let path = caps.path_of("webhook");
+    let entries: Vec<(&serde_json::Map<String, Value>, String)> = match caps.get("webhook") {
+        None => Vec::new(),
+        Some(Value::Object(map)) => vec![(map, path)],
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::Object(map) => Ok((map, format!("{path}[{i}]"))),
+                _ => Err(FieldError::WrongType {
+                    path: format!("{path}[{i}]"),
+                    expected: "an object",
+                }),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(FieldError::WrongType {
+                path,
+                expected: "an object or an array of objects",
+            }
+            .into());
+        }
+    };
+    entries
+        .iter()
+        .map(|(map, path)| parse_webhook(&Obj::at(map, path)))
+        .collect()
+}
+
+fn parse_webhook(hook: &Obj<'_>) -> Result<Webhook, DescriptorError> {
+    let url = http_url(hook, "url")?;
+    let event = hook.req_str("event")?.to_owned();
+    let pattern = hook.opt_str("pattern")?.map(str::to_owned);
+    if let Some(pattern) = &pattern {
+        regex::Regex::new(pattern).map_err(|e| DescriptorError::Invalid {
+            field: hook.path_of("pattern"),
+            problem: format!("is not a valid regular expression: {e}"),
+        })?;
+    }
+    let authentication = match hook.opt_str("authentication")? {
+        None => WebhookAuth::None,
+        Some(a) if a.eq_ignore_ascii_case("jwt") => WebhookAuth::Jwt,
+        Some(a) if a.eq_ignore_ascii_case("none") => WebhookAuth::None,
+        Some(other) => {
+            return Err(DescriptorError::Invalid {
+                field: hook.path_of("authentication"),
+                problem: format!("is {other:?}; use \"jwt\" (signed) or \"none\""),
+            });
+        }
+    };
+    Ok(Webhook {
+        url,
+        event,
+        pattern,
+        name: hook.opt_str("name")?.map(str::to_owned),
+        authentication,
+    })
+}
+
+/// A required absolute http(s) URL.
+fn http_url(obj: &Obj<'_>, key: &str) -> Result<String, DescriptorError> {
+    let value = obj.req_str(key)?;
+    let invalid = |problem: String| DescriptorError::Invalid {
+        field: obj.path_of(key),
+        problem,
+    };
+    if value.contains(BASE_URL_PLACEHOLDER) {
+        return Err(invalid(format!(
+            "still contains {BASE_URL_PLACEHOLDER}; substitute the base URL first"
+        )));
+    }
+    let url = url::Url::parse(value)
+        .map_err(|e| invalid(format!("is not an absolute URL ({value:?}: {e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(format!(
+            "must be an http or https URL, not {value:?}"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
+/// Replaces every `{{localBaseUrl}}` in descriptor text with `base_url`
+/// (without a trailing slash, so `{{localBaseUrl}}/installable` stays one
+/// slash). The URL is JSON-escaped, as it lands inside JSON strings.
+pub fn substitute_base_url(raw: &str, base_url: &str) -> String {
+    let base = base_url.trim_end_matches('/');
+    let quoted = serde_json::to_string(base).unwrap_or_default();
+    let escaped = quoted
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(base);
+    raw.replace(BASE_URL_PLACEHOLDER, escaped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn seed() -> Value {
+        json!({
+            "key": "com.example.blogsearch",
+            "name": "Blog search",
+            "links": {"self": "http://localhost:3000/atlassian-connect.json"},
+            "capabilities": {
+                "hipchatApiConsumer": {"scopes": ["send_notification"], "fromName": "Blog"},
+                "installable": {"callbackUrl": "http://localhost:3000/installable"},
+                "webhook": {"url": "http://localhost:3000/webhook", "event": "room_message",
+                            "pattern": "^/hascode", "name": "Search", "authentication": "jwt"}
+            }
+        })
+    }
+
+    fn parse(value: Value) -> Result<Descriptor, DescriptorError> {
+        Descriptor::parse(&value.to_string())
+    }
+
+    #[test]
+    fn parses_the_seed_descriptor() {
+        let d = parse(seed()).expect("valid");
+        assert_eq!(d.key, "com.example.blogsearch");
+        assert_eq!(d.scopes, vec!["send_notification"]);
+        assert_eq!(d.callback_url, "http://localhost:3000/installable");
+        assert!(d.allow_room && d.allow_global);
+        let hooks: Vec<_> = d.room_message_webhooks().collect();
+        assert_eq!(hooks.len(), 1);
+        assert_eq!(hooks[0].pattern.as_deref(), Some("^/hascode"));
+        assert_eq!(hooks[0].authentication, WebhookAuth::Jwt);
+    }
+
+    #[test]
+    fn accepts_modules_as_an_alias_of_capabilities() {
+        let mut v = seed();
+        let caps = v["capabilities"].take();
+        v["modules"] = caps;
+        v.as_object_mut().expect("object").remove("capabilities");
+        assert_eq!(parse(v).expect("valid").webhooks.len(), 1);
+    }
+
+    #[test]
+    fn accepts_an_array_of_webhooks_and_defaults_authentication_to_none() {
+        let mut v = seed();
+        v["capabilities"]["webhook"] = json!([
+            {"url": "http://a/1", "event": "room_message", "pattern": "^/a"},
+            {"url": "http://a/2", "event": "room_enter"}
+        ]);
+        let d = parse(v).expect("valid");
+        assert_eq!(d.webhooks.len(), 2);
+        assert_eq!(d.webhooks[0].authentication, WebhookAuth::None);
+        assert_eq!(d.room_message_webhooks().count(), 1);
+    }
+
+    #[test]
+    fn names_each_missing_required_field() {
+        let cases = [
+            ("/key", "`key` is missing"),
+            ("/name", "`name` is missing"),
+            ("/links/self", "`links.self` is missing"),
+            (
+                "/capabilities/installable/callbackUrl",
+                "`capabilities.installable.callbackUrl` is missing",
+            ),
+            (
+                "/capabilities/hipchatApiConsumer/scopes",
+                "`capabilities.hipchatApiConsumer.scopes` is missing",
+            ),
+            (
+                "/capabilities/webhook/url",
+                "`capabilities.webhook.url` is missing",
+            ),
+        ];
+        for (pointer, expected) in cases {
+            let mut v = seed();
+            let (parent, key) = pointer.rsplit_once('/').expect("pointer");
+            let parent = if parent.is_empty() {
+                &mut v
+            } else {
+                v.pointer_mut(parent).expect("parent")
+            };
+            parent.as_object_mut().expect("object").remove(key);
+            let err = parse(v).unwrap_err().to_string();
+            assert!(err.contains(expected), "{pointer}: {err}");
+        }
+    }
+
+    #[test]
+    fn rejects_a_bad_pattern_a_bad_authentication_and_a_relative_url() {
+        let mut v = seed();
+        v["capabilities"]["webhook"]["pattern"] = json!("^(/hascode");
+        let err = parse(v).unwrap_err().to_string();
+        assert!(err.contains("capabilities.webhook.pattern"), "{err}");
+
+        let mut v = seed();
+        v["capabilities"]["webhook"]["authentication"] = json!("basic");
+        let err = parse(v).unwrap_err().to_string();
+        assert!(err.contains("capabilities.webhook.authentication"), "{err}");
+
+        let mut v = seed();
+        v["capabilities"]["installable"]["callbackUrl"] = json!("/installable");
+        let err = parse(v).unwrap_err().to_string();
+        assert!(err.contains("not an absolute URL"), "{err}");
+    }
+
+    #[test]
+    fn rejects_an_unsubstituted_placeholder_and_non_json() {
+        let text = seed()
+            .to_string()
+            .replace("http://localhost:3000", BASE_URL_PLACEHOLDER);
+        let err = Descriptor::parse(&text).unwrap_err().to_string();
+        assert!(err.contains("substitute the base URL"), "{err}");
+        assert!(matches!(
+            Descriptor::parse("<html>"),
+            Err(DescriptorError::NotJson(_))
+        ));
+        assert!(Descriptor::parse("[]").is_err());
+    }
+
+    #[test]
+    fn substitutes_every_placeholder_without_doubling_slashes() {
+        let raw = r#"{"a": "{{localBaseUrl}}/x", "b": "{{localBaseUrl}}"}"#;
+        let out = substitute_base_url(raw, "https://abc.example/prefix/");
+        assert_eq!(
+            out,
+            r#"{"a": "https://abc.example/prefix/x", "b": "https://abc.example/prefix"}"#
+        );
+    }
+
+    #[test]
+    fn substitution_of_the_seed_descriptor_yields_a_valid_one() {
+        let text = seed()
+            .to_string()
+            .replace("http://localhost:3000", BASE_URL_PLACEHOLDER);
+        let d =
+            Descriptor::parse(&substitute_base_url(&text, "http://127.0.0.1:4000")).expect("valid");
+        assert_eq!(d.callback_url, "http://127.0.0.1:4000/installable");
+    }
+
+    #[test]
+    fn checks_requested_scopes_against_the_declared_ones() {
+        let d = parse(seed()).expect("valid");
+        assert!(d.allows_scopes(&["send_notification"]));
+        assert!(!d.allows_scopes(&["send_notification", "admin_room"]));
+    }
+}
