@@ -6,5 +6,6 @@ pub mod descriptor;
 pub mod fields;
 pub mod jwt;
 pub mod notification;
+pub mod sanitize;
 pub mod token;
 pub mod webhook;
