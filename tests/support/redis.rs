@@ -1,0 +1,186 @@
+//! A real `redis-server` for tests: on a free loopback port, in a temporary
+//! directory, without persistence; stopped and restarted on the same port to
+//! simulate an outage; killed when dropped, even if the test fails.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to answer its first PING.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running (or stopped) `redis-server` owned by a test.
+pub struct RedisServer {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` on a free loopback port and waits until it
+    /// answers PING. Panics (with the server's log) if it cannot.
+    pub fn start() -> RedisServer {
+        let mut failures = Vec::new();
+        // The free port can be taken between probing and binding; try another.
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("create a temporary directory for redis-server");
+            let mut server = RedisServer {
+                port: free_port(),
+                dir,
+                child: None,
+            };
+            match server.spawn() {
+                Ok(()) => return server,
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!("redis-server did not start:\n{}", failures.join("\n---\n"));
+    }
+
+    /// The port it listens on (kept across [`RedisServer::restart`]).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its URL, `redis://127.0.0.1:PORT/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// The server's working directory (holds `redis.log`).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Whether the process is running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// Kills the server (SIGKILL, as in a crash) and waits for it to exit.
+    /// Its data is lost: it runs without persistence.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port, with an empty data set.
+    pub fn restart(&mut self) {
+        self.stop();
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match self.spawn() {
+                Ok(()) => return,
+                // The old socket may linger a moment; the port is ours to retry.
+                Err(why) if Instant::now() > deadline => {
+                    panic!("redis-server did not restart: {why}")
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// Sends one command (space-separated words, no quoting) and returns the
+    /// raw reply, e.g. `+PONG\r\n`; `None` if the server does not answer.
+    pub fn command(&self, command: &str) -> Option<String> {
+        send(self.port, command)
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let log = self.dir.path().join("redis.log");
+        let child = Command::new("redis-server")
+            .arg("--port")
+            .arg(self.port.to_string())
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .arg("--logfile")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                format!("cannot run redis-server ({e}); install it (apt-get install redis-server)")
+            })?;
+        let pid = child.id();
+        self.child = Some(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if !self.is_running() {
+                self.child = None;
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                return Err(format!(
+                    "redis-server on port {} exited:\n{text}",
+                    self.port
+                ));
+            }
+            // Check it is our process answering, not another server that
+            // happened to hold the port.
+            if let Some(info) = send(self.port, "INFO server")
+                && info.contains(&format!("process_id:{pid}\r\n"))
+            {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.stop();
+        Err(format!(
+            "redis-server on port {} did not answer within {START_TIMEOUT:?}",
+            self.port
+        ))
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
+    listener
+        .local_addr()
+        .expect("read the bound address")
+        .port()
+}
+
+// One inline command, one reply, returned raw (RESP), arrays included.
+fn send(port: u16, command: &str) -> Option<String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream.write_all(format!("{command}\r\n").as_bytes()).ok()?;
+    let mut reply = String::new();
+    read_reply(&mut BufReader::new(stream), &mut reply)?;
+    Some(reply)
+}
+
+fn read_reply(reader: &mut impl BufRead, out: &mut String) -> Option<()> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    out.push_str(&line);
+    let count = |prefix| {
+        line.strip_prefix(prefix)
+            .and_then(|n: &str| n.trim().parse::<usize>().ok())
+    };
+    if let Some(len) = count('$') {
+        let mut body = vec![0; len + 2];
+        reader.read_exact(&mut body).ok()?;
+        out.push_str(&String::from_utf8_lossy(&body));
+    } else if let Some(items) = count('*') {
+        for _ in 0..items {
+            read_reply(reader, out)?;
+        }
+    }
+    Some(())
+}
