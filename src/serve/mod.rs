@@ -1,12 +1,50 @@
 //! `connect serve`: the blog-search add-on server.
+//!
+//! `run` resolves the project (config, descriptor, templates, store) once,
+//! then serves HTTP until SIGTERM/SIGINT. The HTTP layer is `app`; the
+//! protocol work is in `install`, `uninstall`, `webhook`, `notify`.
 
+pub mod app;
+pub mod errors;
+pub mod health;
+pub mod hipchat_client;
+pub mod install;
+pub mod listener;
+pub mod notify;
+pub mod reply;
+pub mod search;
+pub mod shutdown;
+mod startup;
 pub mod store;
+pub mod tokens;
+pub mod uninstall;
+pub mod webhook;
+
+use std::path::PathBuf;
+
+use crate::logging::LogFormat;
 
 /// Arguments of `connect serve`.
 #[derive(Debug, clap::Args)]
-pub struct ServeArgs {}
+#[command(
+    after_help = "Examples:\n  connect serve\n  connect serve --dir blogsearch --port 8080\n  NODE_ENV=production PORT=8080 REDIS_URL=redis://127.0.0.1:6379 connect serve"
+)]
+pub struct ServeArgs {
+    /// The project folder (the one holding config.json).
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub dir: PathBuf,
+    /// The config.json stage to use [default: $NODE_ENV, else development].
+    #[arg(long = "env", value_name = "STAGE")]
+    pub stage: Option<String>,
+    /// The port to listen on, overriding config.json and PORT (0: any free port).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// How log lines are written [default: json in production, human otherwise].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
 
-/// Runs `connect serve`.
-pub fn run(_args: ServeArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`connect serve` is being written")
+/// Runs `connect serve` until a stop signal.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    startup::run(args)
 }

@@ -1,0 +1,220 @@
+//! Start-up: resolve everything once (config, descriptor, templates, store,
+//! listener), print where the add-on is, serve until a stop signal.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use regex::Regex;
+use url::Url;
+
+use super::app::{self, AppState, Routes, WebhookRoute};
+use super::hipchat_client::HostClient;
+use super::listener::{self, ListenSource};
+use super::reply::Replies;
+use super::search::Search;
+use super::store::{self, Store};
+use super::tokens::Tokens;
+use super::{ServeArgs, shutdown};
+use crate::config::{self, Env, ProjectConfig};
+use crate::hipchat::descriptor::{Descriptor, substitute_base_url};
+use crate::hipchat::token::join_scopes;
+use crate::logging::{self, LogFormat};
+
+/// Idle pooled connections kept per upstream host.
+const POOL_PER_HOST: usize = 256;
+
+pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let env = Env::from_process();
+    let config = ProjectConfig::load(&args.dir, args.stage.as_deref(), &env)
+        .map_err(|e| crate::error::usage(e.to_string()))?;
+    let format = args.log_format.unwrap_or(if config.stage == "production" {
+        LogFormat::Json
+    } else {
+        LogFormat::Human
+    });
+    logging::init(format);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+
+    let source = listener::source(&env, std::process::id(), args.port.unwrap_or(config.port));
+    let std_listener = listener::open(source)?;
+    if source == ListenSource::Inherited {
+        // SAFETY: no other thread exists yet (the runtime is built below).
+        unsafe { listener::forget_inherited_variables() };
+    }
+    let port = std_listener
+        .local_addr()
+        .context("cannot read the listening address")?
+        .port();
+    let base_url = config.base_url_for_port(port, &env);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let outcome = runtime.block_on(serve(config, base_url, std_listener));
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    outcome
+}
+
+async fn serve(
+    config: ProjectConfig,
+    base_url: Url,
+    std_listener: TcpListener,
+) -> anyhow::Result<()> {
+    let base = base_url.as_str().trim_end_matches('/').to_string();
+    let descriptor_path = config.descriptor_path();
+    let raw = std::fs::read_to_string(&descriptor_path)
+        .with_context(|| format!("cannot read the descriptor {}", descriptor_path.display()))?;
+    let descriptor_json = substitute_base_url(&raw, &base);
+    let descriptor = Descriptor::parse(&descriptor_json)
+        .map_err(|e| crate::error::usage(format!("{}: {e}", descriptor_path.display())))?;
+    let routes = routes(&config.base_path, &base_url, &descriptor)
+        .map_err(|e| crate::error::usage(format!("{}: {e}", descriptor_path.display())))?;
+    let replies =
+        Replies::load(&config.templates_dir()).map_err(|e| crate::error::usage(e.to_string()))?;
+
+    let store_config = match &config.store {
+        config::StoreConfig::Memory => store::StoreConfig::Memory,
+        config::StoreConfig::Embedded { path } => {
+            store::StoreConfig::Embedded { path: path.clone() }
+        }
+        config::StoreConfig::Redis { url } => store::StoreConfig::Redis { url: url.clone() },
+    };
+    let store = Store::open(&store_config, &format!("connect:{}", descriptor.key))
+        .await
+        .context("cannot open the store")?;
+
+    crate::tls::install_crypto_provider();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(POOL_PER_HOST)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(3))
+        .tcp_nodelay(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("cannot build the HTTP client")?;
+    let host = HostClient::new(http.clone());
+    let state = Arc::new(AppState {
+        descriptor_json,
+        scope: join_scopes(&descriptor.scopes),
+        descriptor,
+        tokens: Tokens::new(store.clone(), host.clone()),
+        store: store.clone(),
+        host,
+        search: Search::new(http, config.search.clone()),
+        replies,
+        whitelist: config.whitelist.clone(),
+        enforce_whitelist: config.enforce_whitelist,
+        max_token_age: config.max_token_age,
+        max_results_displayed: config.max_results_displayed,
+    });
+    let router = app::router(state.clone(), &routes);
+
+    let local = std_listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let listener = tokio::net::TcpListener::from_std(std_listener)
+        .context("cannot hand the listening socket to the runtime")?
+        .tap_io(|tcp| {
+            // Replies are small; waiting for Nagle only adds latency.
+            let _ = tcp.set_nodelay(true);
+        });
+    tracing::info!(stage = %config.stage, store = %store.describe(), "store ready");
+    println!(
+        "connect serve: {} ({}) listening on {local}",
+        state.descriptor.name, config.stage
+    );
+    println!("  base URL:   {base}");
+    println!("  descriptor: {base}/atlassian-connect.json");
+    println!("  store:      {}", store.describe());
+
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let server = axum::serve(listener, router).with_graceful_shutdown({
+        let stop = stop.clone();
+        async move { stop.notified().await }
+    });
+    let mut server = tokio::spawn(async move { server.await });
+    tokio::select! {
+        ended = &mut server => {
+            ended.context("the server task failed")?.context("the server stopped")?;
+            return Ok(());
+        }
+        () = shutdown::signalled() => stop.notify_one(),
+    }
+    match tokio::time::timeout(shutdown::GRACE, server).await {
+        Ok(ended) => ended
+            .context("the server task failed")?
+            .context("the server stopped")?,
+        Err(_) => tracing::warn!(
+            grace_secs = shutdown::GRACE.as_secs(),
+            "requests still running after the grace period; stopping anyway"
+        ),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The paths to serve, from the descriptor's URLs (which must be ours).
+fn routes(base_path: &str, base_url: &Url, descriptor: &Descriptor) -> Result<Routes, String> {
+    let fixed = [
+        format!("{base_path}/atlassian-connect.json"),
+        format!("{base_path}/healthz"),
+    ];
+    let ours = |field: &str, text: &str| -> Result<String, String> {
+        let url = Url::parse(text).map_err(|e| format!("`{field}` is not a URL: {e}"))?;
+        if url.origin() != base_url.origin() {
+            tracing::warn!(field, url = text, base = %base_url, "a descriptor URL points outside this server's base URL; serving its path anyway");
+        }
+        let path = url.path().trim_end_matches('/').to_string();
+        let valid = path.starts_with('/')
+            && !path.contains(['{', '}', '*'])
+            && !path.split('/').any(|segment| segment.starts_with(':'));
+        if !valid {
+            return Err(format!(
+                "`{field}` has the path `{path}`, which cannot be served; use a plain path such as {{{{localBaseUrl}}}}/webhook"
+            ));
+        }
+        if fixed.contains(&path) {
+            return Err(format!(
+                "`{field}` uses the path `{path}`, which the server keeps for itself; choose another"
+            ));
+        }
+        Ok(path)
+    };
+    let callback = ours(
+        "capabilities.installable.callbackUrl",
+        &descriptor.callback_url,
+    )?;
+    let mut webhooks: Vec<WebhookRoute> = Vec::new();
+    for hook in descriptor.room_message_webhooks() {
+        let path = ours("capabilities.webhook.url", &hook.url)?;
+        if path == callback {
+            return Err(format!(
+                "the webhook path `{path}` is also the installable callback path; choose another"
+            ));
+        }
+        if webhooks.iter().any(|w| w.path == path) {
+            continue;
+        }
+        let pattern = match &hook.pattern {
+            Some(p) => Some(Regex::new(p).map_err(|e| format!("webhook pattern `{p}`: {e}"))?),
+            None => None,
+        };
+        webhooks.push(WebhookRoute { path, pattern });
+    }
+    if webhooks.is_empty() {
+        tracing::warn!(
+            "the descriptor declares no room_message webhook; the add-on will never be asked to search"
+        );
+    }
+    Ok(Routes {
+        base_path: base_path.to_string(),
+        callback,
+        webhooks,
+    })
+}

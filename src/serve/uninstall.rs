@@ -1,0 +1,53 @@
+//! `DELETE /installable/{oauthId}`: HipChat uninstalls the add-on.
+//!
+//! The request carries no proof of origin, so the tenant is deleted only
+//! once its own token endpoint confirms its credentials no longer work
+//! (HipChat revokes them before calling). Unknown tenants: 204 (idempotent).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use super::app::Shared;
+use super::errors::ServeError;
+use super::hipchat_client::HostError;
+use super::store::TenantStore;
+use crate::hipchat::capabilities::CapabilitiesDoc;
+
+/// Handles `DELETE /installable/{oauthId}`.
+pub async fn uninstall(
+    State(app): State<Shared>,
+    Path(oauth_id): Path<String>,
+) -> Result<StatusCode, ServeError> {
+    let Some(tenant) = app.store.get_tenant(&oauth_id).await? else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    let caps: CapabilitiesDoc =
+        serde_json::from_value(tenant.capabilities.clone()).map_err(|_| {
+            ServeError::StoreCorrupt(format!(
+                "the stored capabilities document of tenant {oauth_id} is unreadable"
+            ))
+        })?;
+    let answer = app
+        .host
+        .token(
+            caps.token_url(),
+            &tenant.oauth_id,
+            &tenant.oauth_secret,
+            &app.scope,
+        )
+        .await;
+    match answer {
+        Ok(_) => Err(ServeError::StillInstalled),
+        Err(HostError::Status {
+            status: 400 | 401 | 403,
+            ..
+        }) => {
+            app.store.delete_tenant(&oauth_id).await?;
+            tracing::info!(tenant = %oauth_id, "uninstalled; tenant and tokens deleted");
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Err(other) => Err(ServeError::Upstream(format!(
+            "cannot confirm the uninstall: {other}"
+        ))),
+    }
+}
