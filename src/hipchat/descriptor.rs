@@ -193,6 +193,22 @@ fn parse_webhooks(caps: &Obj<'_>) -> Result<Vec<Webhook>, DescriptorError> {
         .collect()
 }
 
+impl Webhook {
+    /// Parses one webhook object on its own (the REST API's "create room
+    /// webhook" body), with the same checks as in a descriptor.
+    pub fn from_json(value: &Value) -> Result<Self, DescriptorError> {
+        parse_webhook(&Obj::root(value, "the webhook")?)
+    }
+
+    /// Whether a message text triggers this webhook: its pattern is searched
+    /// in the text (no pattern matches everything).
+    pub fn matches(&self, text: &str) -> bool {
+        self.pattern
+            .as_deref()
+            .is_none_or(|p| regex::Regex::new(p).is_ok_and(|re| re.is_match(text)))
+    }
+}
+
 fn parse_webhook(hook: &Obj<'_>) -> Result<Webhook, DescriptorError> {
     let url = http_url(hook, "url")?;
     let event = hook.req_str("event")?.to_owned();
@@ -399,6 +415,19 @@ mod tests {
         let d =
             Descriptor::parse(&substitute_base_url(&text, "http://127.0.0.1:4000")).expect("valid");
         assert_eq!(d.callback_url, "http://127.0.0.1:4000/installable");
+    }
+
+    #[test]
+    fn matches_messages_with_hipchats_case_insensitive_flag() {
+        let hook = Webhook::from_json(&json!({"url": "http://a/w", "event": "room_message",
+                                              "pattern": "(?i)^/HASCODE"}))
+        .expect("valid");
+        assert!(hook.matches("/hascode rust"));
+        assert!(!hook.matches("say /hascode"));
+        let any = Webhook::from_json(&json!({"url": "http://a/w", "event": "room_message"}))
+            .expect("valid");
+        assert!(any.matches("anything"));
+        assert!(Webhook::from_json(&json!({"event": "room_message"})).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod capabilities;
 pub mod descriptor;
 pub mod fields;
+pub mod host;
 pub mod jwt;
 pub mod notification;
 pub mod sanitize;

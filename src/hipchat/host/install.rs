@@ -1,0 +1,390 @@
+//! Installing and uninstalling add-ons, as HipChat's "install an
+//! integration" did (PROTOCOL.md, Install).
+
+use std::collections::HashMap;
+
+use regex::Regex;
+use reqwest::Method;
+use serde::Serialize;
+
+use super::exchange::{self, Outgoing};
+use super::model::{ExchangeKind, HostEvent, Installation, InstalledWebhook};
+use super::state::{Credential, InstallRecord, Shared, random_alphanumeric};
+use crate::hipchat::descriptor::{Descriptor, DescriptorError};
+use crate::hipchat::jwt::unix_now;
+
+/// Why an install failed. Nothing is recorded and the minted credentials
+/// are dropped.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InstallError {
+    /// The host does not know its own URL yet (not started, no
+    /// `public_base_url`, no [`super::Host::set_base_url`]).
+    #[error("the host has no base URL yet: start it or set its public base URL before installing")]
+    NoBaseUrl,
+    /// The descriptor URL is not an absolute http(s) URL.
+    #[error("the descriptor URL {0:?} is not an absolute http(s) URL")]
+    BadDescriptorUrl(String),
+    /// The descriptor could not be fetched.
+    #[error("cannot fetch the descriptor at {url}: {reason}")]
+    DescriptorUnreachable {
+        /// The descriptor URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The descriptor URL answered non-2xx.
+    #[error(
+        "the descriptor at {url} answered HTTP {status}; is the add-on running and serving it there?"
+    )]
+    DescriptorStatus {
+        /// The descriptor URL.
+        url: String,
+        /// Its status.
+        status: u16,
+    },
+    /// The descriptor is invalid.
+    #[error("the descriptor at {url} is invalid: {error}")]
+    BadDescriptor {
+        /// The descriptor URL.
+        url: String,
+        /// What is wrong.
+        error: DescriptorError,
+    },
+    /// `installable.allowRoom` is false.
+    #[error("the add-on {0} does not allow room installs (installable.allowRoom is false)")]
+    RoomInstallNotAllowed(String),
+    /// `installable.allowGlobal` is false.
+    #[error("the add-on {0} does not allow global installs (installable.allowGlobal is false)")]
+    GlobalInstallNotAllowed(String),
+    /// The same add-on is already installed there.
+    #[error("the add-on {key} is already installed here as {oauth_id}; uninstall it first")]
+    AlreadyInstalled {
+        /// The add-on key.
+        key: String,
+        /// The existing installation.
+        oauth_id: String,
+    },
+    /// The install POST got no answer.
+    #[error("the install callback {url} could not be reached: {reason}")]
+    CallbackUnreachable {
+        /// `installable.callbackUrl`.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The add-on refused the install.
+    #[error("the add-on refused the install: {url} answered HTTP {status} {body}")]
+    Rejected {
+        /// `installable.callbackUrl`.
+        url: String,
+        /// Its status.
+        status: u16,
+        /// The start of its answer.
+        body: String,
+    },
+}
+
+/// Why an uninstall failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UninstallError {
+    /// No installation has this oauthId.
+    #[error("no add-on is installed with oauthId {0}")]
+    NotInstalled(String),
+}
+
+/// The outcome of an uninstall: the installation is gone from the host
+/// whatever the add-on answered, as in HipChat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uninstalled {
+    /// The removed installation.
+    pub installation: Installation,
+    /// The add-on's answer to the DELETE; `None` if it did not answer.
+    pub status: Option<u16>,
+    /// The exchange recorded for the DELETE.
+    pub exchange_id: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InstallBody<'a> {
+    oauth_id: &'a str,
+    capabilities_url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    room_id: Option<u64>,
+    group_id: u64,
+    oauth_secret: &'a str,
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+pub(crate) async fn install(
+    shared: &Shared,
+    descriptor_url: &str,
+    room_id: Option<u64>,
+) -> Result<Installation, InstallError> {
+    let base = shared.base_url().ok_or(InstallError::NoBaseUrl)?;
+    match url::Url::parse(descriptor_url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+        _ => return Err(InstallError::BadDescriptorUrl(descriptor_url.to_owned())),
+    }
+    let descriptor = fetch_descriptor(shared, descriptor_url).await?;
+    match room_id {
+        Some(_) if !descriptor.allow_room => {
+            return Err(InstallError::RoomInstallNotAllowed(descriptor.key));
+        }
+        None if !descriptor.allow_global => {
+            return Err(InstallError::GlobalInstallNotAllowed(descriptor.key));
+        }
+        _ => {}
+    }
+    if let Some(room) = room_id {
+        shared.ensure_room(room);
+    }
+    let oauth_id = uuid::Uuid::new_v4().to_string();
+    let secret = random_alphanumeric(40);
+    {
+        let mut inner = shared.lock();
+        if let Some(existing) = inner
+            .installs
+            .values()
+            .find(|r| r.installation.key == descriptor.key && r.installation.room_id == room_id)
+        {
+            return Err(InstallError::AlreadyInstalled {
+                key: descriptor.key,
+                oauth_id: existing.installation.oauth_id.clone(),
+            });
+        }
+        // Registered before the POST: the add-on proves the credentials
+        // with a token request while answering it.
+        inner.credentials.insert(
+            oauth_id.clone(),
+            Credential {
+                secret: secret.clone(),
+                scopes: descriptor.scopes.clone(),
+                room_id,
+                revoked: false,
+            },
+        );
+    }
+    let capabilities_url = format!("{base}/v2/capabilities");
+    let body = InstallBody {
+        oauth_id: &oauth_id,
+        capabilities_url: &capabilities_url,
+        room_id,
+        group_id: shared.options.group_id,
+        oauth_secret: &secret,
+    };
+    let (mut record, answer) = exchange::send(
+        shared,
+        Outgoing {
+            kind: ExchangeKind::Install,
+            oauth_id: Some(oauth_id.clone()),
+            method: Method::POST,
+            url: descriptor.callback_url.clone(),
+            headers: vec![(JSON.0.into(), JSON.1.into())],
+            body: serde_json::to_vec(&body).ok(),
+            jwt_claims: None,
+            timeout: shared.options.install_timeout,
+        },
+    )
+    .await;
+    let outcome = match answer {
+        Err(reason) => Err(InstallError::CallbackUnreachable {
+            url: descriptor.callback_url.clone(),
+            reason,
+        }),
+        Ok(a) if !(200..300).contains(&a.status) => {
+            let text = String::from_utf8_lossy(&a.body);
+            Err(InstallError::Rejected {
+                url: descriptor.callback_url.clone(),
+                status: a.status,
+                body: text.chars().take(300).collect(),
+            })
+        }
+        Ok(_) => Ok(()),
+    };
+    if let Err(e) = &outcome {
+        record.error = Some(e.to_string());
+        let mut inner = shared.lock();
+        inner.credentials.remove(&oauth_id);
+        inner.grants.retain(|_, g| g.oauth_id != oauth_id);
+    }
+    shared.record(record);
+    outcome?;
+
+    let installation = register(shared, &descriptor, descriptor_url, oauth_id, room_id);
+    shared.publish(HostEvent::Installed {
+        installation: installation.clone(),
+    });
+    Ok(installation)
+}
+
+async fn fetch_descriptor(shared: &Shared, url: &str) -> Result<Descriptor, InstallError> {
+    let (mut record, answer) = exchange::send(
+        shared,
+        Outgoing {
+            kind: ExchangeKind::Descriptor,
+            oauth_id: None,
+            method: Method::GET,
+            url: url.to_owned(),
+            headers: vec![("accept".into(), "application/json".into())],
+            body: None,
+            jwt_claims: None,
+            timeout: shared.options.request_timeout,
+        },
+    )
+    .await;
+    let result = match answer {
+        Err(reason) => Err(InstallError::DescriptorUnreachable {
+            url: url.to_owned(),
+            reason,
+        }),
+        Ok(a) if !(200..300).contains(&a.status) => Err(InstallError::DescriptorStatus {
+            url: url.to_owned(),
+            status: a.status,
+        }),
+        Ok(a) => Descriptor::parse(&String::from_utf8_lossy(&a.body)).map_err(|error| {
+            InstallError::BadDescriptor {
+                url: url.to_owned(),
+                error,
+            }
+        }),
+    };
+    if let Err(e) = &result {
+        record.error = Some(e.to_string());
+    }
+    shared.record(record);
+    result
+}
+
+fn register(
+    shared: &Shared,
+    descriptor: &Descriptor,
+    descriptor_url: &str,
+    oauth_id: String,
+    room_id: Option<u64>,
+) -> Installation {
+    let mut patterns = HashMap::new();
+    let webhooks = descriptor
+        .webhooks
+        .iter()
+        .map(|hook| {
+            let id = shared.next_id();
+            // Patterns were compiled once already by Descriptor::parse.
+            if let Some(re) = hook.pattern.as_deref().and_then(|p| Regex::new(p).ok()) {
+                patterns.insert(id, re);
+            }
+            InstalledWebhook {
+                id,
+                url: hook.url.clone(),
+                event: hook.event.clone(),
+                pattern: hook.pattern.clone(),
+                name: hook.name.clone(),
+                authentication: hook.authentication,
+                room_id: None,
+            }
+        })
+        .collect();
+    let installation = Installation {
+        oauth_id: oauth_id.clone(),
+        key: descriptor.key.clone(),
+        name: descriptor.name.clone(),
+        descriptor_url: descriptor_url.to_owned(),
+        callback_url: descriptor.callback_url.clone(),
+        room_id,
+        group_id: shared.options.group_id,
+        scopes: descriptor.scopes.clone(),
+        from_name: descriptor.from_name.clone(),
+        webhooks,
+        installed_at: unix_now(),
+    };
+    shared.lock().installs.insert(
+        oauth_id,
+        InstallRecord {
+            installation: installation.clone(),
+            patterns,
+        },
+    );
+    installation
+}
+
+/// Revokes an installation's credentials and every token they obtained.
+/// Returns whether the oauthId was known.
+pub(crate) fn revoke(shared: &Shared, oauth_id: &str) -> bool {
+    let mut inner = shared.lock();
+    let known = match inner.credentials.get_mut(oauth_id) {
+        Some(credential) => {
+            credential.revoked = true;
+            true
+        }
+        None => false,
+    };
+    let tokens: Vec<String> = inner
+        .grants
+        .iter()
+        .filter(|(_, g)| g.oauth_id == oauth_id)
+        .map(|(t, _)| t.clone())
+        .collect();
+    for token in tokens {
+        inner.grants.remove(&token);
+        inner.limiter.forget_token(&token);
+    }
+    known
+}
+
+pub(crate) async fn uninstall(
+    shared: &Shared,
+    oauth_id: &str,
+) -> Result<Uninstalled, UninstallError> {
+    let installation = shared
+        .lock()
+        .installs
+        .get(oauth_id)
+        .map(|r| r.installation.clone())
+        .ok_or_else(|| UninstallError::NotInstalled(oauth_id.to_owned()))?;
+    // HipChat revoked first, so the add-on can check that the credentials
+    // no longer work before it deletes anything.
+    revoke(shared, oauth_id);
+    let url = format!(
+        "{}/{}",
+        installation.callback_url.trim_end_matches('/'),
+        oauth_id
+    );
+    let (mut record, answer) = exchange::send(
+        shared,
+        Outgoing {
+            kind: ExchangeKind::Uninstall,
+            oauth_id: Some(oauth_id.to_owned()),
+            method: Method::DELETE,
+            url,
+            headers: Vec::new(),
+            body: None,
+            jwt_claims: None,
+            timeout: shared.options.install_timeout,
+        },
+    )
+    .await;
+    let status = answer.as_ref().ok().map(|a| a.status);
+    if let Some(s) = status.filter(|s| !(200..300).contains(s)) {
+        record.error = Some(format!(
+            "the add-on answered HTTP {s}; the host removed the installation anyway"
+        ));
+    }
+    let exchange_id = record.id;
+    shared.record(record);
+    {
+        let mut inner = shared.lock();
+        inner.installs.remove(oauth_id);
+        inner.credentials.remove(oauth_id);
+    }
+    shared.publish(HostEvent::Uninstalled {
+        oauth_id: oauth_id.to_owned(),
+        key: installation.key.clone(),
+        room_id: installation.room_id,
+    });
+    Ok(Uninstalled {
+        installation,
+        status,
+        exchange_id,
+    })
+}

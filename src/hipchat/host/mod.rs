@@ -1,0 +1,358 @@
+//! A HipChat host double: a real HTTP server speaking PROTOCOL.md to
+//! add-ons, usable in-process by tests and as the core of `connect emulate`.
+//!
+//! What add-ons see (all under `{base}/v2`): the capabilities document, the
+//! OAuth2 client-credentials token endpoint, room notifications with
+//! HipChat's limits, `GET /room/{id}` and room webhooks. What the embedding
+//! program drives through [`Host`]: install from a descriptor URL,
+//! uninstall, post a user's room message (delivered to matching add-ons),
+//! read rooms, chat, installations and every exchange, and subscribe to live
+//! [`HostEvent`]s.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use connect::hipchat::host::{Host, HostOptions, User};
+//! let running = Host::new(HostOptions::default())?
+//!     .start(tokio::net::TcpListener::bind("127.0.0.1:0").await?)?;
+//! let host = running.host();
+//! let install = host.install("http://127.0.0.1:3000/atlassian-connect.json", Some(1)).await?;
+//! let posted = host.post_message(1, &User::default(), "/hascode rust").await?;
+//! println!("{} -> {:?}", install.oauth_id, posted.deliveries);
+//! # Ok(()) }
+//! ```
+
+mod clock;
+mod deliver;
+mod exchange;
+mod install;
+mod limits;
+mod model;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, oneshot};
+use tokio::task::JoinHandle;
+
+pub use deliver::{MessageError, Posted};
+pub use install::{InstallError, UninstallError, Uninstalled};
+pub use limits::{Quota, RateLimits};
+pub use model::{
+    Author, ChatEntry, Credentials, Delivery, Direction, Exchange, ExchangeKind, HostEvent,
+    Installation, InstalledWebhook, Room, User,
+};
+
+use state::Shared;
+
+/// How a host behaves.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// The URL add-ons reach the host at (no trailing slash), e.g. behind a
+    /// proxy. `None`: `http://<listening address>` once started.
+    pub public_base_url: Option<String>,
+    /// Lifetime of access tokens (HipChat: 3599 s; seen up to years).
+    pub token_lifetime: Duration,
+    /// Rate limits of the REST API.
+    pub limits: RateLimits,
+    /// The group every installation belongs to (`groupId`).
+    pub group_id: u64,
+    /// Its name (`group_name` in token answers).
+    pub group_name: String,
+    /// Rooms that exist from the start (more are created on first use).
+    pub rooms: Vec<Room>,
+    /// Timeout of descriptor fetches and webhook deliveries.
+    pub request_timeout: Duration,
+    /// Timeout of install and uninstall calls (the add-on calls back
+    /// during an install, so allow more).
+    pub install_timeout: Duration,
+    /// How many exchanges are kept (oldest dropped first).
+    pub exchange_history: usize,
+    /// How many chat entries are kept per room.
+    pub chat_history: usize,
+    /// Events buffered per slow subscriber before it lags.
+    pub event_capacity: usize,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        HostOptions {
+            public_base_url: None,
+            token_lifetime: Duration::from_secs(3599),
+            limits: RateLimits::default(),
+            group_id: 1,
+            group_name: "Local group".into(),
+            rooms: vec![Room {
+                id: 1,
+                name: "General".into(),
+            }],
+            request_timeout: Duration::from_secs(10),
+            install_timeout: Duration::from_secs(30),
+            exchange_history: 1000,
+            chat_history: 1000,
+            event_capacity: 1024,
+        }
+    }
+}
+
+/// A HipChat host. Cheap to clone; every clone shares the same state.
+#[derive(Clone)]
+pub struct Host {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("base_url", &self.shared.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Host {
+    /// A host with no add-ons installed. Fails only if the HTTP client
+    /// cannot be built (TLS set-up).
+    pub fn new(options: HostOptions) -> Result<Self, reqwest::Error> {
+        Ok(Host {
+            shared: Arc::new(Shared::new(options)?),
+        })
+    }
+
+    /// The routes add-ons call (`/v2/...`), to serve or merge into a larger
+    /// router. It has no fallback, so merging cannot conflict. When serving
+    /// it yourself, call [`Host::set_base_url`] first.
+    pub fn router(&self) -> axum::Router {
+        routes::router(self.shared.clone())
+    }
+
+    /// Serves [`Host::router`] on `listener` in a background task. The base
+    /// URL becomes `http://<listener address>` unless one is configured.
+    pub fn start(&self, listener: tokio::net::TcpListener) -> std::io::Result<RunningHost> {
+        let mut addr = listener.local_addr()?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        self.shared.default_base_url(&format!("http://{addr}"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = self.router();
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::warn!(error = %e, "the HipChat host stopped serving");
+            }
+        });
+        Ok(RunningHost {
+            host: self.clone(),
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The base URL add-ons use (no trailing slash), once known.
+    pub fn base_url(&self) -> Option<String> {
+        self.shared.base_url()
+    }
+
+    /// Sets the base URL (when serving [`Host::router`] yourself).
+    pub fn set_base_url(&self, url: &str) {
+        self.shared.set_base_url(url);
+    }
+
+    /// `{base}/v2/capabilities`, the `capabilitiesUrl` of installs.
+    pub fn capabilities_url(&self) -> Option<String> {
+        self.base_url().map(|b| format!("{b}/v2/capabilities"))
+    }
+
+    /// Fetches and validates the descriptor at `descriptor_url`, mints an
+    /// oauthId and a 40-character oauthSecret, POSTs the install to
+    /// `installable.callbackUrl` and records the add-on on a 2xx answer.
+    /// `room_id` `None` is a global install.
+    pub async fn install(
+        &self,
+        descriptor_url: &str,
+        room_id: Option<u64>,
+    ) -> Result<Installation, InstallError> {
+        install::install(&self.shared, descriptor_url, room_id).await
+    }
+
+    /// Revokes the credentials (and tokens), then calls
+    /// `DELETE {callbackUrl}/{oauthId}`, then forgets the installation.
+    pub async fn uninstall(&self, oauth_id: &str) -> Result<Uninstalled, UninstallError> {
+        install::uninstall(&self.shared, oauth_id).await
+    }
+
+    /// Revokes an installation's credentials and tokens without uninstalling
+    /// it (token requests then get 401). Returns whether it was known.
+    pub fn revoke(&self, oauth_id: &str) -> bool {
+        install::revoke(&self.shared, oauth_id)
+    }
+
+    /// Posts a user's message to a room (created if new) and delivers it to
+    /// every matching `room_message` webhook, concurrently; returns once
+    /// every delivery is done.
+    pub async fn post_message(
+        &self,
+        room_id: u64,
+        user: &User,
+        text: &str,
+    ) -> Result<Posted, MessageError> {
+        deliver::post_message(&self.shared, room_id, user, text).await
+    }
+
+    /// Creates a room with the next free id.
+    pub fn create_room(&self, name: &str) -> Room {
+        let room = {
+            let mut inner = self.shared.lock();
+            let id = inner.rooms.keys().next_back().map_or(1, |last| last + 1);
+            let room = Room {
+                id,
+                name: name.to_owned(),
+            };
+            inner.rooms.insert(id, room.clone());
+            room
+        };
+        self.shared
+            .publish(HostEvent::RoomCreated { room: room.clone() });
+        room
+    }
+
+    /// The room with this id, created (named `Room <id>`) if new.
+    pub fn ensure_room(&self, room_id: u64) -> Room {
+        self.shared.ensure_room(room_id)
+    }
+
+    /// Every room, by id.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.shared.lock().rooms.values().cloned().collect()
+    }
+
+    /// A room's messages and notifications, oldest first.
+    pub fn room_messages(&self, room_id: u64) -> Vec<ChatEntry> {
+        self.shared
+            .lock()
+            .chat
+            .get(&room_id)
+            .map(|log| log.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every installation, by oauthId.
+    pub fn installations(&self) -> Vec<Installation> {
+        let inner = self.shared.lock();
+        inner
+            .installs
+            .values()
+            .map(|r| r.installation.clone())
+            .collect()
+    }
+
+    /// One installation.
+    pub fn installation(&self, oauth_id: &str) -> Option<Installation> {
+        let inner = self.shared.lock();
+        inner.installs.get(oauth_id).map(|r| r.installation.clone())
+    }
+
+    /// An installation's credentials, for tests that sign their own
+    /// requests; `None` once revoked or unknown. Never log the secret.
+    pub fn credentials(&self, oauth_id: &str) -> Option<Credentials> {
+        let inner = self.shared.lock();
+        let credential = inner.credentials.get(oauth_id).filter(|c| !c.revoked)?;
+        Some(Credentials {
+            oauth_id: oauth_id.to_owned(),
+            oauth_secret: credential.secret.clone(),
+        })
+    }
+
+    /// Recorded exchanges with add-ons, oldest first.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.shared.lock().exchanges.iter().cloned().collect()
+    }
+
+    /// Live events: chat entries, installs, uninstalls, exchanges.
+    pub fn subscribe(&self) -> broadcast::Receiver<HostEvent> {
+        self.shared.subscribe()
+    }
+
+    /// Token requests made with this client id (granted or not).
+    pub fn token_requests(&self, oauth_id: &str) -> u64 {
+        let inner = self.shared.lock();
+        inner.token_requests.get(oauth_id).copied().unwrap_or(0)
+    }
+
+    /// Access tokens granted to this client id.
+    pub fn tokens_granted(&self, oauth_id: &str) -> u64 {
+        let inner = self.shared.lock();
+        inner.tokens_granted.get(oauth_id).copied().unwrap_or(0)
+    }
+
+    /// Add-on notifications posted in a room (REST and inline answers).
+    pub fn notification_count(&self, room_id: u64) -> u64 {
+        let inner = self.shared.lock();
+        inner.notifications.get(&room_id).copied().unwrap_or(0)
+    }
+
+    /// Makes the next `n` REST API answers 429 with `Retry-After` of
+    /// [`RateLimits::forced_retry_after`] (0 cancels).
+    pub fn force_rate_limit(&self, n: u32) {
+        self.shared.lock().limiter.force(n);
+    }
+}
+
+/// A host serving in the background; stops (gracefully) when dropped.
+#[derive(Debug)]
+pub struct RunningHost {
+    host: Host,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningHost {
+    /// The host (clone it freely).
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its base URL (the configured public one, or `http://<addr>`).
+    pub fn base_url(&self) -> String {
+        self.host
+            .base_url()
+            .unwrap_or_else(|| format!("http://{}", self.addr))
+    }
+
+    /// `{base}/v2/capabilities`.
+    pub fn capabilities_url(&self) -> String {
+        format!("{}/v2/capabilities", self.base_url())
+    }
+
+    /// Stops serving and waits for in-flight requests to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningHost {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

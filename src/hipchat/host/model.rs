@@ -1,0 +1,287 @@
+//! What the host records and publishes: rooms, chat entries, installations,
+//! exchanges with add-ons, deliveries and live events. All serialize to JSON
+//! (snake_case) so a web page or control API can pass them on as they are.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::hipchat::descriptor::WebhookAuth;
+use crate::hipchat::jwt::Claims;
+use crate::hipchat::notification::{Color, MessageFormat};
+
+/// A chat room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Room {
+    /// Room id.
+    pub id: u64,
+    /// Room name.
+    pub name: String,
+}
+
+/// A chat user (the sender of room messages).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// User id (sent as `sub` in JWTs, as a string).
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// `@name` without the `@`.
+    pub mention_name: String,
+    /// Time zone sent as `context.user_tz`.
+    pub timezone: String,
+}
+
+impl Default for User {
+    fn default() -> Self {
+        User {
+            id: 1,
+            name: "Local User".into(),
+            mention_name: "LocalUser".into(),
+            timezone: "UTC".into(),
+        }
+    }
+}
+
+/// Who wrote a chat entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Author {
+    /// A user typing in the room.
+    User {
+        /// User id.
+        id: u64,
+        /// Display name.
+        name: String,
+        /// `@name` without the `@`.
+        mention_name: String,
+    },
+    /// An installed add-on (REST notification or inline webhook answer).
+    AddOn {
+        /// The installation's oauthId.
+        oauth_id: String,
+        /// The add-on's key.
+        key: String,
+        /// The add-on's name (or its `fromName`).
+        name: String,
+        /// The notification's `from` label, if any.
+        label: Option<String>,
+    },
+}
+
+/// One entry of a room's chat: a user message or an add-on notification.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatEntry {
+    /// Unique id (a UUID).
+    pub id: String,
+    /// The room.
+    pub room_id: u64,
+    /// When, as HipChat wrote it (`2015-10-14T06:15:26.778258+00:00`).
+    pub date: String,
+    /// When, in Unix milliseconds.
+    pub at_ms: u64,
+    /// Who wrote it.
+    pub author: Author,
+    /// The text; for `html` entries, already sanitised to HipChat's tag set.
+    /// `text` entries are stored as sent: escape them when displaying.
+    pub message: String,
+    /// How to render `message`.
+    pub message_format: MessageFormat,
+    /// Background colour (notifications only).
+    pub color: Option<Color>,
+    /// Whether the notification asked to notify members.
+    pub notify: bool,
+    /// A notification's card, as sent.
+    pub card: Option<serde_json::Value>,
+}
+
+/// A webhook registered for an installation: from its descriptor, or made
+/// through the REST API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstalledWebhook {
+    /// The host's webhook id (`webhook_id` in deliveries).
+    pub id: u64,
+    /// Where events are POSTed.
+    pub url: String,
+    /// The event name.
+    pub event: String,
+    /// The regex searched in messages.
+    pub pattern: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// Signed or not.
+    pub authentication: WebhookAuth,
+    /// The room, for webhooks made through the REST API.
+    pub room_id: Option<u64>,
+}
+
+/// An installed add-on. Its oauthSecret is not part of it; see
+/// [`super::Host::oauth_secret`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Installation {
+    /// The minted oauthId (also the JWT `iss` and `oauth_client_id`).
+    pub oauth_id: String,
+    /// The add-on's key.
+    pub key: String,
+    /// The add-on's name.
+    pub name: String,
+    /// Where its descriptor was fetched.
+    pub descriptor_url: String,
+    /// `installable.callbackUrl`.
+    pub callback_url: String,
+    /// The room for a room install; `None` for a global one.
+    pub room_id: Option<u64>,
+    /// The group it was installed in.
+    pub group_id: u64,
+    /// Scopes the descriptor declared.
+    pub scopes: Vec<String>,
+    /// `hipchatApiConsumer.fromName`, if any.
+    pub from_name: Option<String>,
+    /// Its webhooks.
+    pub webhooks: Vec<InstalledWebhook>,
+    /// When it was installed, Unix seconds.
+    pub installed_at: u64,
+}
+
+/// Which way an exchange went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// The host called the add-on (descriptor, install, webhook, uninstall).
+    ToAddOn,
+    /// The add-on called the host (capabilities, token, REST API).
+    FromAddOn,
+}
+
+/// What an exchange was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExchangeKind {
+    /// GET of the descriptor.
+    Descriptor,
+    /// POST to `installable.callbackUrl`.
+    Install,
+    /// DELETE `{callbackUrl}/{oauthId}`.
+    Uninstall,
+    /// A webhook delivery.
+    Webhook,
+    /// GET of the capabilities document.
+    Capabilities,
+    /// POST to the token endpoint.
+    Token,
+    /// A room notification.
+    Notification,
+    /// Any other REST API call.
+    Api,
+}
+
+/// One HTTP exchange with an add-on, as an inspector shows it. Secrets are
+/// redacted: `Authorization` values, `oauthSecret`, access tokens and JWTs
+/// never appear; JWTs are shown decoded in `jwt_claims`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exchange {
+    /// Increasing id.
+    pub id: u64,
+    /// When it started, Unix milliseconds.
+    pub at_ms: u64,
+    /// Which way it went.
+    pub direction: Direction,
+    /// What it was for.
+    pub kind: ExchangeKind,
+    /// The installation concerned, when known.
+    pub oauth_id: Option<String>,
+    /// HTTP method.
+    pub method: String,
+    /// Full URL (tokens in the query redacted).
+    pub url: String,
+    /// Request headers (secrets redacted).
+    pub request_headers: Vec<(String, String)>,
+    /// Request body as text (secrets redacted, truncated).
+    pub request_body: String,
+    /// Response status; `None` when no answer came.
+    pub status: Option<u16>,
+    /// Response headers.
+    pub response_headers: Vec<(String, String)>,
+    /// Response body as text (tokens redacted, truncated).
+    pub response_body: String,
+    /// How long it took, milliseconds.
+    pub duration_ms: u64,
+    /// Transport error or what the host made of the answer.
+    pub error: Option<String>,
+    /// Claims of the JWT sent with the request, decoded.
+    pub jwt_claims: Option<Claims>,
+}
+
+/// The outcome of delivering one room message to one add-on webhook.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivery {
+    /// The installation.
+    pub oauth_id: String,
+    /// The add-on's key.
+    pub key: String,
+    /// The webhook's id.
+    pub webhook_id: u64,
+    /// Where it went.
+    pub url: String,
+    /// The exchange recorded for it.
+    pub exchange_id: u64,
+    /// The add-on's status; `None` when it did not answer.
+    pub status: Option<u16>,
+    /// Why it failed, or why an answer was not posted to the room.
+    pub error: Option<String>,
+    /// The notification the add-on answered with, as posted to the room.
+    pub reply: Option<ChatEntry>,
+}
+
+/// Something that happened on the host, published live to subscribers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum HostEvent {
+    /// A room was created.
+    RoomCreated {
+        /// The room.
+        room: Room,
+    },
+    /// A message or notification appeared in a room.
+    Chat {
+        /// The entry.
+        entry: ChatEntry,
+    },
+    /// An add-on was installed.
+    Installed {
+        /// The installation.
+        installation: Installation,
+    },
+    /// An add-on was uninstalled.
+    Uninstalled {
+        /// Its oauthId.
+        oauth_id: String,
+        /// Its key.
+        key: String,
+        /// Its room, for a room install.
+        room_id: Option<u64>,
+    },
+    /// An exchange with an add-on completed.
+    Exchange {
+        /// The exchange.
+        exchange: Box<Exchange>,
+    },
+}
+
+/// Credentials minted for an installation. Debug never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The oauthId.
+    pub oauth_id: String,
+    /// The oauthSecret (40 characters).
+    pub oauth_secret: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("oauth_id", &self.oauth_id)
+            .field("oauth_secret", &"<redacted>")
+            .finish()
+    }
+}
