@@ -124,27 +124,35 @@ async fn serve(
             // Replies are small; waiting for Nagle only adds latency.
             let _ = tcp.set_nodelay(true);
         });
-    tracing::info!(stage = %config.stage, store = %store.describe(), "store ready");
-    println!(
-        "connect serve: {} ({}) listening on {local}",
-        state.descriptor.name, config.stage
-    );
-    println!("  base URL:   {base}");
-    println!("  descriptor: {base}/atlassian-connect.json");
-    println!("  store:      {}", store.describe());
-
+    // Signal handlers first: a stop signal sent right after the start-up
+    // lines must be handled gracefully, not kill the process.
+    let signalled = shutdown::handlers().context("cannot listen for stop signals")?;
     let stop = Arc::new(tokio::sync::Notify::new());
     let server = axum::serve(listener, router).with_graceful_shutdown({
         let stop = stop.clone();
         async move { stop.notified().await }
     });
+    tracing::info!(stage = %config.stage, store = %store.describe(), "ready");
+    // One write, errors ignored: a closed stdout must not stop the server.
+    let banner = format!(
+        "connect serve: {} ({}) listening on {local}\n  base URL:   {base}\n  descriptor: {base}/atlassian-connect.json\n  store:      {}\n",
+        state.descriptor.name,
+        config.stage,
+        store.describe()
+    );
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+    }
+
     let mut server = tokio::spawn(async move { server.await });
     tokio::select! {
         ended = &mut server => {
             ended.context("the server task failed")?.context("the server stopped")?;
             return Ok(());
         }
-        () = shutdown::signalled() => stop.notify_one(),
+        () = signalled => stop.notify_one(),
     }
     match tokio::time::timeout(shutdown::GRACE, server).await {
         Ok(ended) => ended

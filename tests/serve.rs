@@ -1,0 +1,23 @@
+//! `connect serve` end to end: the real binary on a free port, against a
+//! HipChat double and a blog double that are real HTTP servers on loopback.
+
+#[path = "support/serve/mod.rs"]
+mod kit;
+mod support;
+
+#[path = "serve/install.rs"]
+mod install;
+#[path = "serve/operations.rs"]
+mod operations;
+#[path = "serve/persistence.rs"]
+mod persistence;
+#[path = "serve/redis.rs"]
+mod redis;
+#[path = "serve/replies.rs"]
+mod replies;
+#[path = "serve/rest.rs"]
+mod rest;
+#[path = "serve/uninstall.rs"]
+mod uninstall;
+#[path = "serve/webhook.rs"]
+mod webhook;

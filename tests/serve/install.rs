@@ -1,0 +1,282 @@
+//! POST /installable: every rejection path, the whitelist, re-installs.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::kit::{self, Blog, CapabilitiesMode, Hipchat, Project, Serve};
+
+struct World {
+    hipchat: Hipchat,
+    serve: Serve,
+    client: reqwest::Client,
+    _blog: Blog,
+    _project: Project,
+}
+
+fn world() -> World {
+    let blog = Blog::start();
+    let project = Project::new(&blog.url());
+    let serve = Serve::start(project.path(), &[], &[]);
+    World {
+        hipchat: Hipchat::start(),
+        serve,
+        client: kit::client(),
+        _blog: blog,
+        _project: project,
+    }
+}
+
+async fn error_message(response: reqwest::Response) -> String {
+    let body: serde_json::Value = response.json().await.expect("JSON error body");
+    body["error"]["message"]
+        .as_str()
+        .expect("error.message")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installs_a_tenant_and_announces_it_in_the_room() {
+    let w = world();
+    let response = w
+        .hipchat
+        .install(&w.client, &w.serve.url(), "tenant-1", "secret-1", Some(7))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let posted = w.hipchat.wait_for_notifications(1, 10).await;
+    assert_eq!(posted.len(), 1, "{}", w.serve.logs());
+    assert_eq!(posted[0].0, 7);
+    assert_eq!(
+        posted[0].1["message"],
+        "The Blog Search add-on has been installed in this room"
+    );
+    // The install's own token was cached and reused for the notice.
+    assert_eq!(w.hipchat.token_requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_global_install_posts_no_notice() {
+    let w = world();
+    let response = w
+        .hipchat
+        .install(&w.client, &w.serve.url(), "tenant-g", "secret", None)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(w.hipchat.notifications().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejects_an_install_body_that_is_not_json_or_lacks_a_field() {
+    let w = world();
+    let url = format!("{}/installable", w.serve.url());
+    let response = w.client.post(&url).body("oauthId=x").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(error_message(response).await.contains("not valid JSON"));
+    let mut body = w.hipchat.install_body("t", "s", Some(1));
+    body.as_object_mut().unwrap().remove("oauthSecret");
+    let response = w.client.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(error_message(response).await.contains("oauthSecret"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejects_capabilities_whose_self_link_is_another_url() {
+    let w = world();
+    w.hipchat.set_capabilities(CapabilitiesMode::WrongSelf);
+    let response = w
+        .hipchat
+        .install(&w.client, &w.serve.url(), "t", "s", Some(1))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(error_message(response).await.contains("links.self"));
+    assert_eq!(
+        w.hipchat.token_requests(),
+        0,
+        "no token may be asked of an unverified host"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejects_capabilities_that_are_not_json_or_not_found() {
+    let w = world();
+    w.hipchat.set_capabilities(CapabilitiesMode::NotJson);
+    let response = w
+        .hipchat
+        .install(&w.client, &w.serve.url(), "t", "s", Some(1))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(error_message(response).await.contains("malformed"));
+    w.hipchat.set_capabilities(CapabilitiesMode::Status(404));
+    let response = w
+        .hipchat
+        .install(&w.client, &w.serve.url(), "t", "s", Some(1))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(error_message(response).await.contains("HTTP 404"));
+    // The server is unharmed.
+    w.hipchat.set_capabilities(CapabilitiesMode::Normal);
+    let response = w
+        .hipchat
+        .install(&w.client, &w.serve.url(), "t", "s", Some(1))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejects_an_unreachable_capabilities_url() {
+    let w = world();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut body = w.hipchat.install_body("t", "s", Some(1));
+    body["capabilitiesUrl"] = json!(format!("http://127.0.0.1:{free}/v2/capabilities"));
+    let response = w
+        .client
+        .post(format!("{}/installable", w.serve.url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(error_message(response).await.contains("cannot reach"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejects_credentials_that_yield_no_token_and_stores_nothing() {
+    let w = world();
+    // Not registered with the host: its token endpoint answers 401.
+    let body = w.hipchat.install_body("stranger", "guess", Some(1));
+    let response = w
+        .client
+        .post(format!("{}/installable", w.serve.url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(
+        error_message(response)
+            .await
+            .contains("refused the credentials")
+    );
+    // Not stored: a webhook signed with those credentials is refused.
+    let response = kit::hipchat::deliver(
+        &w.client,
+        &w.serve.webhook(),
+        "stranger",
+        "guess",
+        1,
+        "/hascode x",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reinstalling_replaces_the_tenant_only_with_proven_credentials() {
+    let w = world();
+    let base = w.serve.url();
+    assert_eq!(
+        w.hipchat
+            .install(&w.client, &base, "t", "old-secret", Some(1))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    // A re-install with a secret the host does not know is refused...
+    let forged = w.hipchat.install_body("t", "forged-secret", Some(1));
+    let response = w
+        .client
+        .post(format!("{base}/installable"))
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // ...and the old secret still signs valid webhooks.
+    let ok = kit::hipchat::deliver(
+        &w.client,
+        &w.serve.webhook(),
+        "t",
+        "old-secret",
+        1,
+        "/hascode x",
+    )
+    .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    // A proven re-install replaces the secret.
+    assert_eq!(
+        w.hipchat
+            .install(&w.client, &base, "t", "new-secret", Some(1))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let old = kit::hipchat::deliver(
+        &w.client,
+        &w.serve.webhook(),
+        "t",
+        "old-secret",
+        1,
+        "/hascode x",
+    )
+    .await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let new = kit::hipchat::deliver(
+        &w.client,
+        &w.serve.webhook(),
+        "t",
+        "new-secret",
+        1,
+        "/hascode x",
+    )
+    .await;
+    assert_eq!(new.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_fetches_nothing_from_a_host_off_the_whitelist() {
+    let blog = Blog::start();
+    let hipchat = Hipchat::start();
+    let mut stage = Project::stage(
+        &blog.url(),
+        json!({"adapter": "jugglingdb", "type": "memory"}),
+    );
+    stage["whitelist"] = json!(["*.hipchat.com"]);
+    let project = Project::with_stage(json!({"production": stage}));
+    let serve = Serve::start(project.path(), &[], &[("NODE_ENV", "production")]);
+    let client = kit::client();
+    let response = hipchat
+        .install(&client, &serve.url(), "t", "s", Some(1))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(error_message(response).await.contains("127.0.0.1"));
+    assert_eq!(hipchat.token_requests(), 0);
+    // Logs are JSON lines in production.
+    let logs = serve.logs();
+    assert!(
+        logs.lines()
+            .filter(|l| !l.is_empty())
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{logs}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_installs_from_a_whitelisted_host() {
+    let blog = Blog::start();
+    let hipchat = Hipchat::start();
+    let mut stage = Project::stage(
+        &blog.url(),
+        json!({"adapter": "jugglingdb", "type": "memory"}),
+    );
+    stage["whitelist"] = json!(["127.0.0.1"]);
+    let project = Project::with_stage(json!({"production": stage}));
+    let serve = Serve::start(project.path(), &[], &[("NODE_ENV", "production")]);
+    let response = hipchat
+        .install(&kit::client(), &serve.url(), "t", "s", Some(1))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}

@@ -1,0 +1,37 @@
+//! Installs survive a restart and a kill -9 with the embedded store.
+
+use nix::sys::signal::Signal;
+use reqwest::StatusCode;
+
+use crate::kit::{self, Blog, Hipchat, Project, Serve};
+
+async fn survives(stop: impl FnOnce(&mut Serve)) {
+    let blog = Blog::start();
+    let project = Project::new(&blog.url());
+    let hipchat = Hipchat::start();
+    let client = kit::client();
+    let mut serve = Serve::start(project.path(), &[], &[]);
+    assert_eq!(
+        hipchat
+            .install(&client, &serve.url(), "durable", "s", Some(1))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    tokio::task::block_in_place(|| stop(&mut serve));
+    assert!(project.file("store.db").exists());
+    let serve = Serve::start(project.path(), &[], &[]);
+    let response =
+        kit::hipchat::deliver(&client, &serve.webhook(), "durable", "s", 1, "/hascode x").await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", serve.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_install_survives_a_restart() {
+    survives(|serve| assert_eq!(serve.stop_with(Signal::SIGTERM).code(), Some(0))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_install_survives_kill_dash_nine() {
+    survives(Serve::kill9).await;
+}

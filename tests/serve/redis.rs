@@ -1,0 +1,114 @@
+//! Redis: two servers sharing one redis-server; an outage and recovery.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::kit::{self, Blog, Hipchat, Project, Serve};
+use crate::support::redis::RedisServer;
+
+fn redis_project(blog: &Blog, redis: &RedisServer) -> Project {
+    let stage = Project::stage(&blog.url(), json!({"adapter": "redis", "url": redis.url()}));
+    Project::with_stage(json!({"development": stage}))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_sharing_one_redis_share_tenants() {
+    let redis = tokio::task::block_in_place(RedisServer::start);
+    let blog = Blog::start();
+    let project = redis_project(&blog, &redis);
+    let a = Serve::start(project.path(), &[], &[]);
+    let b = Serve::start(project.path(), &[], &[]);
+    let hipchat = Hipchat::start();
+    let client = kit::client();
+    assert_eq!(
+        hipchat
+            .install(&client, &a.url(), "shared", "s", Some(1))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let response =
+        kit::hipchat::deliver(&client, &b.webhook(), "shared", "s", 1, "/hascode x").await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", b.logs());
+    hipchat.revoke("shared");
+    let deleted = client
+        .delete(format!("{}/installable/shared", b.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let gone = kit::hipchat::deliver(&client, &a.webhook(), "shared", "s", 1, "/hascode x").await;
+    assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_answers_503_quickly_and_service_resumes_by_itself() {
+    let mut redis = tokio::task::block_in_place(RedisServer::start);
+    let blog = Blog::start();
+    let project = redis_project(&blog, &redis);
+    let serve = Serve::start(project.path(), &[], &[]);
+    let hipchat = Hipchat::start();
+    let client = kit::client();
+    assert_eq!(
+        hipchat
+            .install(&client, &serve.url(), "r", "s", Some(1))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+
+    tokio::task::block_in_place(|| redis.stop());
+    let started = Instant::now();
+    let response =
+        kit::hipchat::deliver(&client, &serve.webhook(), "r", "s", 1, "/hascode x").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    let health = client
+        .get(format!("{}/healthz", serve.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let health: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(health["store"], "redis");
+    assert!(
+        !health["reason"].as_str().unwrap_or_default().is_empty(),
+        "{health}"
+    );
+
+    tokio::task::block_in_place(|| redis.restart());
+    // The tenant was lost with the unpersisted redis: re-install, then serve.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let health = client
+            .get(format!("{}/healthz", serve.url()))
+            .send()
+            .await
+            .unwrap();
+        if health.status() == StatusCode::OK {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "did not recover: {}",
+            serve.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        hipchat
+            .install(&client, &serve.url(), "r", "s", Some(1))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let response =
+        kit::hipchat::deliver(&client, &serve.webhook(), "r", "s", 1, "/hascode x").await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
