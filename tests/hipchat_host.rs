@@ -8,7 +8,7 @@ mod addon;
 
 use std::time::Duration;
 
-use addon::Reply;
+use addon::{Behaviour, Reply};
 use connect::hipchat::host::{
     Author, Direction, ExchangeKind, Host, HostEvent, HostOptions, InstallError, RateLimits,
     RunningHost, User,
@@ -41,7 +41,14 @@ async fn installed(
     reply: Reply,
 ) -> (RunningHost, addon::RunningAddOn, String) {
     let host = start_host(options).await;
-    let addon = addon::start(|_, _| {}, 204, reply).await;
+    let addon = addon::start(
+        |_, _| {},
+        Behaviour {
+            reply,
+            ..Behaviour::default()
+        },
+    )
+    .await;
     let install = host
         .host()
         .install(&addon.descriptor_url(), Some(1))
@@ -560,8 +567,7 @@ async fn reports_bad_descriptors_and_refused_installs_clearly() {
                 .expect("object")
                 .remove("callbackUrl");
         },
-        204,
-        Reply::Empty,
+        Behaviour::default(),
     )
     .await;
     let err = host
@@ -582,7 +588,14 @@ async fn reports_bad_descriptors_and_refused_installs_clearly() {
         "{err}"
     );
 
-    let refusing = addon::start(|_, _| {}, 500, Reply::Empty).await;
+    let refusing = addon::start(
+        |_, _| {},
+        Behaviour {
+            install_status: 500,
+            ..Behaviour::default()
+        },
+    )
+    .await;
     let err = host
         .host()
         .install(&refusing.descriptor_url(), Some(1))
@@ -604,8 +617,7 @@ async fn reports_bad_descriptors_and_refused_installs_clearly() {
 
     let global_only = addon::start(
         |_, d| d["capabilities"]["installable"]["allowRoom"] = json!(false),
-        204,
-        Reply::Empty,
+        Behaviour::default(),
     )
     .await;
     let err = host
@@ -633,8 +645,7 @@ async fn manages_room_webhooks_through_the_rest_api() {
             d["capabilities"]["hipchatApiConsumer"]["scopes"] =
                 json!(["send_notification", "admin_room", "view_room"])
         },
-        204,
-        Reply::Empty,
+        Behaviour::default(),
     )
     .await;
     let id = host
@@ -724,4 +735,97 @@ async fn refuses_empty_and_oversized_room_messages() {
             .is_err()
     );
     assert!(host.host().room_messages(1).is_empty());
+}
+
+#[tokio::test]
+async fn names_a_notice_posted_while_answering_the_install_after_the_add_on() {
+    let host = start_host(HostOptions::default()).await;
+    let addon = addon::start(
+        |_, _| {},
+        Behaviour {
+            announce: true,
+            ..Behaviour::default()
+        },
+    )
+    .await;
+    host.host()
+        .install(&addon.descriptor_url(), Some(1))
+        .await
+        .expect("install");
+    let notices = host.host().room_messages(1);
+    assert_eq!(notices.len(), 1);
+    assert!(
+        matches!(&notices[0].author, Author::AddOn { key, name, .. }
+            if key == "com.example.blogsearch" && name == "Blog"),
+        "{:?}",
+        notices[0].author
+    );
+}
+
+#[tokio::test]
+async fn refuses_an_expired_access_token() {
+    let options = HostOptions {
+        token_lifetime: Duration::from_secs(1),
+        ..HostOptions::default()
+    };
+    let (host, _addon, id) = installed(options, Reply::Empty).await;
+    let token = access_token(&host, &id).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let answer = notify(&host, 1, &token, json!({"message": "late"})).await;
+    assert_eq!(answer.status(), 401);
+    let envelope: Value = answer.json().await.expect("json");
+    assert_eq!(envelope["error"]["message"], "OAuth token expired");
+}
+
+#[tokio::test]
+async fn delivers_to_every_matching_add_on_signing_only_when_asked() {
+    let host = start_host(HostOptions::default()).await;
+    let signed = addon::start(|_, _| {}, Behaviour::default()).await;
+    let unsigned = addon::start(
+        |_, d| {
+            d["key"] = json!("com.example.other");
+            d["capabilities"]["webhook"]["pattern"] = json!("rust");
+            d["capabilities"]["webhook"]
+                .as_object_mut()
+                .expect("object")
+                .remove("authentication");
+        },
+        Behaviour::default(),
+    )
+    .await;
+    for addon in [&signed, &unsigned] {
+        host.host()
+            .install(&addon.descriptor_url(), Some(1))
+            .await
+            .expect("install");
+    }
+    let posted = host
+        .host()
+        .post_message(1, &User::default(), "/hascode rust")
+        .await
+        .expect("post");
+    assert_eq!(posted.deliveries.len(), 2);
+    assert!(signed.seen().webhooks[0].1.is_some());
+    assert_eq!(
+        unsigned.seen().webhooks[0].1,
+        None,
+        "authentication defaults to none"
+    );
+    let other = host
+        .host()
+        .post_message(1, &User::default(), "/hascode go")
+        .await
+        .expect("post");
+    assert_eq!(other.deliveries.len(), 1);
+    let keys: Vec<String> = host
+        .host()
+        .installations()
+        .into_iter()
+        .map(|i| i.key)
+        .collect();
+    assert_eq!(
+        keys,
+        ["com.example.blogsearch", "com.example.other"],
+        "install order"
+    );
 }

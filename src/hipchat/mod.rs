@@ -10,3 +10,6 @@ pub mod notification;
 pub mod sanitize;
 pub mod token;
 pub mod webhook;
+
+#[cfg(test)]
+mod robustness_tests;

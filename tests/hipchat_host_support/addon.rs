@@ -33,6 +33,28 @@ pub enum Reply {
     Slow(Duration),
 }
 
+/// How the add-on behaves.
+#[derive(Debug, Clone)]
+pub struct Behaviour {
+    /// Status answered to the install POST.
+    pub install_status: u16,
+    /// How webhooks are answered.
+    pub reply: Reply,
+    /// Post "installed" to the room (with a fresh token) before answering
+    /// the install, as the seed add-on does.
+    pub announce: bool,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour {
+            install_status: 204,
+            reply: Reply::Empty,
+            announce: false,
+        }
+    }
+}
+
 /// What the add-on saw.
 #[derive(Debug, Default, Clone)]
 pub struct Seen {
@@ -50,8 +72,7 @@ pub struct Seen {
 #[derive(Clone)]
 struct AddOn {
     descriptor: Value,
-    install_status: u16,
-    reply: Reply,
+    behaviour: Behaviour,
     seen: Arc<Mutex<Seen>>,
     secret: Arc<Mutex<Option<(String, String, String)>>>,
     http: reqwest::Client,
@@ -93,11 +114,7 @@ pub fn descriptor(base: &str, pattern: &str, auth: &str) -> Value {
 }
 
 /// Starts an add-on; `edit` may change its descriptor (given its base URL).
-pub async fn start(
-    edit: impl FnOnce(&str, &mut Value),
-    install_status: u16,
-    reply: Reply,
-) -> RunningAddOn {
+pub async fn start(edit: impl FnOnce(&str, &mut Value), behaviour: Behaviour) -> RunningAddOn {
     connect::tls::install_crypto_provider();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -106,8 +123,7 @@ pub async fn start(
     let seen = Arc::new(Mutex::new(Seen::default()));
     let addon = AddOn {
         descriptor: doc,
-        install_status,
-        reply,
+        behaviour,
         seen: seen.clone(),
         secret: Arc::new(Mutex::new(None)),
         http: reqwest::Client::builder()
@@ -135,9 +151,10 @@ async fn serve_descriptor(State(addon): State<AddOn>) -> Json<Value> {
     Json(addon.descriptor.clone())
 }
 
-/// Requests a token with the given credentials; returns the status.
-async fn token_status(addon: &AddOn, token_url: &str, id: &str, secret: &str) -> u16 {
-    addon
+/// Requests a token with the given credentials; returns the status and
+/// the token.
+async fn token(addon: &AddOn, token_url: &str, id: &str, secret: &str) -> (u16, Option<String>) {
+    let Ok(response) = addon
         .http
         .post(token_url)
         .header(header::AUTHORIZATION, basic_authorization(id, secret))
@@ -145,8 +162,12 @@ async fn token_status(addon: &AddOn, token_url: &str, id: &str, secret: &str) ->
         .body("grant_type=client_credentials&scope=send_notification")
         .send()
         .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
+    else {
+        return (0, None);
+    };
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (status, body["access_token"].as_str().map(str::to_owned))
 }
 
 async fn installed(State(addon): State<AddOn>, Json(body): Json<Value>) -> StatusCode {
@@ -163,19 +184,33 @@ async fn installed(State(addon): State<AddOn>, Json(body): Json<Value>) -> Statu
     let Ok(doc) = CapabilitiesDoc::parse_from(&caps, &caps_url) else {
         return StatusCode::BAD_GATEWAY;
     };
-    let status = token_status(&addon, doc.token_url(), &id, &secret).await;
+    let (status, access_token) = token(&addon, doc.token_url(), &id, &secret).await;
+    if let (true, Some(access_token), Some(room)) = (
+        addon.behaviour.announce,
+        access_token,
+        body["roomId"].as_u64(),
+    ) {
+        let _ = addon
+            .http
+            .post(doc.notification_url(room))
+            .bearer_auth(access_token)
+            .json(&json!({"message": "The Blog search add-on has been installed in this room"}))
+            .send()
+            .await;
+    }
     *addon.secret.lock().expect("lock") = Some((id, secret, doc.token_url().to_owned()));
     let mut seen = addon.seen.lock().expect("lock");
     seen.installs.push(body);
     seen.install_token_status.push(status);
-    StatusCode::from_u16(addon.install_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    StatusCode::from_u16(addon.behaviour.install_status)
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 async fn uninstalled(State(addon): State<AddOn>, Path(id): Path<String>) -> StatusCode {
     let known = addon.secret.lock().expect("lock").clone();
     let status = match known {
         Some((known_id, secret, token_url)) if known_id == id => {
-            token_status(&addon, &token_url, &id, &secret).await
+            token(&addon, &token_url, &id, &secret).await.0
         }
         _ => 0,
     };
@@ -214,7 +249,7 @@ async fn webhook(State(addon): State<AddOn>, headers: HeaderMap, body: Bytes) ->
         .expect("lock")
         .webhooks
         .push((value, auth, verified));
-    match &addon.reply {
+    match &addon.behaviour.reply {
         Reply::Json(v) => Json(v.clone()).into_response(),
         Reply::Empty => StatusCode::NO_CONTENT.into_response(),
         Reply::Status(s) => (

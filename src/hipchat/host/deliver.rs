@@ -16,6 +16,9 @@ use crate::hipchat::webhook::{
     Item, Message, Room as EventRoom, RoomMessageEvent, SelfLink, Sender,
 };
 
+/// What HipChat's webhook deliveries said they were.
+const USER_AGENT: &str = "HipChat.com";
+
 /// HipChat's JWTs lived an hour.
 const JWT_LIFETIME_SECS: u64 = 3600;
 
@@ -175,7 +178,10 @@ async fn deliver(
 ) -> Delivery {
     let api = format!("{}/v2", shared.base_url().unwrap_or_default());
     let body = serde_json::to_vec(&event_body(&api, &target, room, user, entry)).ok();
-    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    let mut headers = vec![
+        ("content-type".to_owned(), "application/json".to_owned()),
+        ("user-agent".to_owned(), USER_AGENT.to_owned()),
+    ];
     let mut claims = None;
     let mut sign_error = None;
     if target.authentication == WebhookAuth::Jwt {

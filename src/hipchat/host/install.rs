@@ -160,6 +160,11 @@ pub(crate) async fn install(
             oauth_id.clone(),
             Credential {
                 secret: secret.clone(),
+                key: descriptor.key.clone(),
+                display_name: descriptor
+                    .from_name
+                    .clone()
+                    .unwrap_or_else(|| descriptor.name.clone()),
                 scopes: descriptor.scopes.clone(),
                 room_id,
                 revoked: false,
@@ -301,6 +306,7 @@ fn register(
     shared.lock().installs.insert(
         oauth_id,
         InstallRecord {
+            seq: shared.next_id(),
             installation: installation.clone(),
             patterns,
         },

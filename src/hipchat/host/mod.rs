@@ -244,14 +244,12 @@ impl Host {
             .unwrap_or_default()
     }
 
-    /// Every installation, by oauthId.
+    /// Every installation, oldest first.
     pub fn installations(&self) -> Vec<Installation> {
         let inner = self.shared.lock();
-        inner
-            .installs
-            .values()
-            .map(|r| r.installation.clone())
-            .collect()
+        let mut records: Vec<_> = inner.installs.values().collect();
+        records.sort_by_key(|r| r.seq);
+        records.iter().map(|r| r.installation.clone()).collect()
     }
 
     /// One installation.

@@ -20,6 +20,11 @@ use crate::hipchat::sanitize::sanitize_html;
 #[derive(Clone)]
 pub(crate) struct Credential {
     pub(crate) secret: String,
+    /// The add-on's key, and the name its notifications show (`fromName`
+    /// or `name`): known before the install completes, for notices posted
+    /// while answering it.
+    pub(crate) key: String,
+    pub(crate) display_name: String,
     pub(crate) scopes: Vec<String>,
     pub(crate) room_id: Option<u64>,
     pub(crate) revoked: bool,
@@ -35,6 +40,8 @@ pub(crate) struct Grant {
 
 /// An installation and its compiled webhook patterns.
 pub(crate) struct InstallRecord {
+    /// Install order, for listing.
+    pub(crate) seq: u64,
     pub(crate) installation: Installation,
     pub(crate) patterns: HashMap<u64, Regex>,
 }
@@ -187,12 +194,9 @@ impl Shared {
         let (key, name) = {
             let inner = self.lock();
             inner
-                .installs
+                .credentials
                 .get(oauth_id)
-                .map(|r| {
-                    let i = &r.installation;
-                    (i.key.clone(), i.from_name.clone().unwrap_or(i.name.clone()))
-                })
+                .map(|c| (c.key.clone(), c.display_name.clone()))
                 .unwrap_or_else(|| (String::new(), oauth_id.to_owned()))
         };
         let message = match notification.message_format {
