@@ -5,12 +5,14 @@
 //! power cut. A busy timeout lets two processes share the file (`connect
 //! dev` starts the new server while the old one is still exiting). SQLite
 //! calls block, so they run on tokio's blocking pool, never on the runtime.
+//! Writes share one connection; reads take one from a small pool, so they
+//! go on in parallel and never wait behind a write's fsync (WAL allows it).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::types::describe_json_error;
 use super::{CachedToken, StoreError, StoreResult, Tenant, TenantStore, now_unix};
@@ -37,7 +39,10 @@ CREATE TABLE tokens (
 CREATE INDEX tokens_by_expiry ON tokens (expires_at);
 ";
 
-/// A store in an SQLite file; clones share one connection.
+/// Idle read connections kept open; more are opened under load.
+const IDLE_READERS: usize = 4;
+
+/// A store in an SQLite file; clones share its connections.
 #[derive(Clone)]
 pub struct EmbeddedStore {
     inner: Arc<Inner>,
@@ -45,7 +50,8 @@ pub struct EmbeddedStore {
 
 struct Inner {
     path: PathBuf,
-    conn: Mutex<Connection>,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -71,22 +77,66 @@ impl EmbeddedStore {
         &self.inner.path
     }
 
-    // Runs `f` with the connection on the blocking pool.
-    async fn with_conn<T, F>(&self, f: F) -> StoreResult<T>
+    // Runs `f` with the write connection on the blocking pool.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection, &Path) -> StoreResult<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             // A panic while holding the lock cannot leave a transaction open
             // (rusqlite rolls back on drop), so a poisoned lock is still usable.
-            let mut conn = inner.conn.lock().unwrap_or_else(|p| p.into_inner());
+            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
             f(&mut conn, &inner.path)
         })
         .await
-        .map_err(|e| StoreError::Unavailable(format!("the SQLite worker failed: {e}")))?
     }
+
+    // Runs `f` with a read connection from the pool on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Path) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            let idle = inner
+                .readers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop();
+            let conn = match idle {
+                Some(conn) => conn,
+                None => open_reader(&inner.path).map_err(|e| op_error(&inner.path, e))?,
+            };
+            let outcome = f(&conn, &inner.path);
+            let mut idle = inner.readers.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < IDLE_READERS {
+                idle.push(conn);
+            }
+            outcome
+        })
+        .await
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the SQLite worker failed: {e}")))?
+}
+
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    // No CREATE: the writer made the file; a file deleted since is an error,
+    // not a new empty store.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
 }
 
 fn open_blocking(path: PathBuf) -> StoreResult<EmbeddedStore> {
@@ -111,7 +161,8 @@ fn open_blocking(path: PathBuf) -> StoreResult<EmbeddedStore> {
     Ok(EmbeddedStore {
         inner: Arc::new(Inner {
             path,
-            conn: Mutex::new(conn),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
         }),
     })
 }
@@ -220,7 +271,7 @@ fn sql_time(secs: u64) -> i64 {
 impl TenantStore for EmbeddedStore {
     async fn get_tenant(&self, oauth_id: &str) -> StoreResult<Option<Tenant>> {
         let oauth_id = oauth_id.to_owned();
-        self.with_conn(move |conn, path| {
+        self.read(move |conn, path| {
             let data: Option<String> = conn
                 .prepare_cached("SELECT data FROM tenants WHERE oauth_id = ?1")
                 .and_then(|mut stmt| {
@@ -237,7 +288,7 @@ impl TenantStore for EmbeddedStore {
     async fn put_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
         let oauth_id = tenant.oauth_id.clone();
         let data = encode(tenant)?;
-        self.with_conn(move |conn, path| {
+        self.write(move |conn, path| {
             conn.prepare_cached(
                 "INSERT INTO tenants (oauth_id, data, updated_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (oauth_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
@@ -251,7 +302,7 @@ impl TenantStore for EmbeddedStore {
 
     async fn delete_tenant(&self, oauth_id: &str) -> StoreResult<()> {
         let oauth_id = oauth_id.to_owned();
-        self.with_conn(move |conn, path| {
+        self.write(move |conn, path| {
             let run = |conn: &mut Connection| -> rusqlite::Result<()> {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 tx.execute("DELETE FROM tokens WHERE oauth_id = ?1", params![oauth_id])?;
@@ -265,7 +316,7 @@ impl TenantStore for EmbeddedStore {
 
     async fn get_token(&self, oauth_id: &str, scope: &str) -> StoreResult<Option<CachedToken>> {
         let (oauth_id, scope) = (oauth_id.to_owned(), scope.to_owned());
-        self.with_conn(move |conn, path| {
+        self.read(move |conn, path| {
             let data: Option<String> = conn
                 .prepare_cached("SELECT data FROM tokens WHERE oauth_id = ?1 AND scope = ?2 AND expires_at > ?3")
                 .and_then(|mut stmt| {
@@ -282,7 +333,7 @@ impl TenantStore for EmbeddedStore {
         let oauth_id = oauth_id.to_owned();
         let (scope, expires_at) = (token.scope.clone(), sql_time(token.expires_at));
         let data = encode(token)?;
-        self.with_conn(move |conn, path| {
+        self.write(move |conn, path| {
             let now = sql_time(now_unix());
             let run = |conn: &mut Connection| -> rusqlite::Result<()> {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -304,7 +355,7 @@ impl TenantStore for EmbeddedStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.with_conn(|conn, path| {
+        self.read(|conn, path| {
             conn.query_row("SELECT count(*) FROM tenants", [], |row| {
                 row.get::<_, i64>(0)
             })
