@@ -1,0 +1,374 @@
+// The emulator's page: rooms, the selected room's chat, integrations and the
+// exchange inspector. Plain JavaScript over the control API (/_emulator/...)
+// and its event stream; no build step.
+"use strict";
+
+const api = "/_emulator";
+const state = {
+  rooms: [],
+  roomId: null,
+  installs: [],
+  exchanges: [],
+  selectedExchange: null,
+};
+const MAX_EXCHANGES = 500;
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children) {
+    if (child === undefined || child === null) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+// Every control API error is {"error": {"message": ...}}; surface that text.
+async function call(method, path, body) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(api + path, init);
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch (_) { data = text; }
+  }
+  if (!response.ok) {
+    const message = data && data.error && data.error.message
+      ? data.error.message
+      : `${method} ${path} answered ${response.status}`;
+    throw new Error(message);
+  }
+  return data;
+}
+
+function formatTime(when) {
+  const date = new Date(when);
+  return isNaN(date) ? "" : date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+function pretty(value) {
+  if (value === undefined || value === null || value === "") return "";
+  if (typeof value !== "string") return JSON.stringify(value, null, 2);
+  try { return JSON.stringify(JSON.parse(value), null, 2); } catch (_) { return value; }
+}
+
+// ---- rooms ---------------------------------------------------------------
+
+function renderRooms() {
+  const list = $("rooms");
+  list.replaceChildren(...state.rooms.map((room) =>
+    el("li", { class: room.id === state.roomId ? "room selected" : "room" },
+      el("a", { href: `#room-${room.id}`, "data-room-id": room.id }, el("span", { class: "hash" }, "#"), room.name))));
+  const room = state.rooms.find((r) => r.id === state.roomId);
+  $("room-name").textContent = room ? room.name : "No room";
+  $("room-topic").textContent = room ? `room ${room.id}` : "";
+}
+
+function roomFromHash() {
+  const match = /^#room-(\d+)$/.exec(location.hash);
+  return match ? Number(match[1]) : null;
+}
+
+async function selectRoom(roomId) {
+  state.roomId = roomId;
+  renderRooms();
+  renderInstalls();
+  await loadMessages();
+}
+
+// ---- messages --------------------------------------------------------------
+
+function messageNode(message) {
+  const body = el("div", { class: "body" });
+  if (typeof message.html === "string") {
+    // `html` is rendered by the host: sanitised to HipChat's tag set for
+    // html notifications, escaped for everything else.
+    body.innerHTML = message.html;
+    for (const link of body.querySelectorAll("a")) {
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+    }
+  } else {
+    body.textContent = message.message;
+  }
+  const kind = message.kind === "notification" ? "notification" : "message";
+  const color = message.color ? ` color-${message.color}` : "";
+  return el("li", { class: `entry ${kind}${color}`, "data-id": message.id, "data-format": message.format },
+    el("div", { class: "meta" },
+      el("span", { class: "sender" }, message.sender || "unknown"),
+      kind === "notification" ? el("span", { class: "badge" }, message.format || "html") : null,
+      el("time", { datetime: message.date }, formatTime(message.date))),
+    body);
+}
+
+function appendMessage(message) {
+  const list = $("messages");
+  if (list.querySelector(`[data-id="${CSS.escape(String(message.id))}"]`)) return;
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  list.append(messageNode(message));
+  if (nearBottom) list.scrollTop = list.scrollHeight;
+}
+
+async function loadMessages() {
+  const list = $("messages");
+  list.replaceChildren();
+  if (state.roomId === null) return;
+  try {
+    const messages = await call("GET", `/rooms/${state.roomId}/messages`);
+    for (const message of messages) appendMessage(message);
+    if (!messages.length) {
+      list.append(el("li", { class: "empty" }, "No messages yet. Install an integration, then type a message below."));
+    }
+    list.scrollTop = list.scrollHeight;
+  } catch (err) {
+    list.append(el("li", { class: "error" }, err.message));
+  }
+}
+
+async function sendMessage(event) {
+  event.preventDefault();
+  const input = $("message-input");
+  const text = input.value.trim();
+  if (!text || state.roomId === null) return;
+  input.value = "";
+  const empty = $("messages").querySelector(".empty");
+  if (empty) empty.remove();
+  try {
+    await call("POST", `/rooms/${state.roomId}/messages`, { message: text });
+  } catch (err) {
+    $("messages").append(el("li", { class: "error" }, err.message));
+    input.value = text;
+  }
+}
+
+// ---- integrations ---------------------------------------------------------
+
+function renderInstalls() {
+  const list = $("installs");
+  const here = state.installs.filter((i) => i.roomId === state.roomId || i.roomId === null || i.roomId === undefined);
+  if (!here.length) {
+    list.replaceChildren(el("li", { class: "none" }, "No integrations in this room."));
+    return;
+  }
+  list.replaceChildren(...here.map((install) =>
+    el("li", { class: "install", "data-oauth-id": install.oauthId },
+      el("div", { class: "install-name" }, install.name || install.key),
+      el("div", { class: "install-key" }, install.key),
+      el("div", { class: "install-url", title: install.descriptorUrl }, install.descriptorUrl),
+      el("button", { type: "button", class: "uninstall", onclick: () => uninstall(install) }, "Uninstall"))));
+}
+
+async function loadInstalls() {
+  try {
+    state.installs = await call("GET", "/installs");
+  } catch (err) {
+    setInstallStatus(err.message, true);
+  }
+  renderInstalls();
+}
+
+function setInstallStatus(text, isError) {
+  const status = $("install-status");
+  status.textContent = text;
+  status.className = isError ? "status error" : "status";
+}
+
+async function install(event) {
+  event.preventDefault();
+  const input = $("descriptor-url");
+  const descriptorUrl = input.value.trim();
+  if (!descriptorUrl) return;
+  const button = $("install-button");
+  button.disabled = true;
+  setInstallStatus("Installing…", false);
+  try {
+    const result = await call("POST", "/install", { descriptorUrl, roomId: state.roomId });
+    setInstallStatus(`Installed (oauthId ${result.oauthId}).`, false);
+    input.value = "";
+    await loadInstalls();
+  } catch (err) {
+    setInstallStatus(err.message, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function uninstall(installRecord) {
+  setInstallStatus(`Uninstalling ${installRecord.name || installRecord.key}…`, false);
+  try {
+    await call("DELETE", `/installs/${encodeURIComponent(installRecord.oauthId)}`);
+    setInstallStatus("Uninstalled.", false);
+  } catch (err) {
+    setInstallStatus(err.message, true);
+  }
+  await loadInstalls();
+}
+
+// ---- inspector ------------------------------------------------------------
+
+function statusClass(exchange) {
+  if (exchange.error || !exchange.status) return "failed";
+  if (exchange.status >= 500) return "failed";
+  if (exchange.status >= 400) return "rejected";
+  return "ok";
+}
+
+function exchangeNode(exchange) {
+  let path = exchange.url || "";
+  try { const u = new URL(exchange.url); path = u.pathname + u.search; } catch (_) { /* keep as is */ }
+  const selected = state.selectedExchange === exchange.id ? " selected" : "";
+  return el("li", { class: `exchange ${statusClass(exchange)}${selected}`, "data-id": exchange.id,
+                    onclick: () => showExchange(exchange.id) },
+    el("span", { class: "direction", title: exchange.direction }, exchange.direction === "toHost" ? "←" : "→"),
+    el("span", { class: "method" }, exchange.method),
+    el("span", { class: "kind" }, exchange.kind || ""),
+    el("span", { class: "path", title: exchange.url }, path),
+    el("span", { class: "code" }, exchange.status || "ERR"),
+    el("span", { class: "duration" }, exchange.durationMs !== undefined ? `${exchange.durationMs} ms` : ""));
+}
+
+function renderExchanges() {
+  const list = $("exchanges");
+  if (!state.exchanges.length) {
+    list.replaceChildren(el("li", { class: "none" }, "No exchanges yet."));
+    return;
+  }
+  list.replaceChildren(...state.exchanges.map(exchangeNode));
+}
+
+function addExchange(exchange) {
+  state.exchanges = state.exchanges.filter((e) => e.id !== exchange.id);
+  state.exchanges.unshift(exchange);
+  state.exchanges.length = Math.min(state.exchanges.length, MAX_EXCHANGES);
+  renderExchanges();
+}
+
+function section(title, content) {
+  if (content === undefined || content === null || content === "") return null;
+  return el("section", {}, el("h3", {}, title), el("pre", {}, content));
+}
+
+function headerText(headers) {
+  if (!headers) return "";
+  const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
+  return pairs.map(([name, value]) => `${name}: ${value}`).join("\n");
+}
+
+function showExchange(id) {
+  state.selectedExchange = state.selectedExchange === id ? null : id;
+  renderExchanges();
+  const detail = $("exchange-detail");
+  const exchange = state.exchanges.find((e) => e.id === state.selectedExchange);
+  if (!exchange) {
+    detail.hidden = true;
+    return;
+  }
+  const request = exchange.request || {};
+  const response = exchange.response || {};
+  // replaceChildren would print a null as the text "null": drop absent sections.
+  const parts = [
+    el("header", {},
+      el("strong", {}, `${exchange.method} ${exchange.url}`),
+      el("button", { type: "button", class: "close", onclick: () => showExchange(exchange.id) }, "×")),
+    el("p", { class: "summary" },
+      `${exchange.kind || "exchange"} · ${exchange.status || "no answer"} · ${exchange.durationMs ?? "?"} ms · ${formatTime(exchange.startedAt)}`),
+    exchange.error ? el("p", { class: "error" }, exchange.error) : null,
+    section("JWT claims", pretty(exchange.jwtClaims)),
+    section("Request headers", headerText(request.headers)),
+    section("Request body", pretty(request.body)),
+    section("Response headers", headerText(response.headers)),
+    section("Response body", pretty(response.body)),
+  ];
+  detail.replaceChildren(...parts.filter((part) => part !== null));
+  detail.hidden = false;
+}
+
+async function loadExchanges() {
+  try {
+    const exchanges = await call("GET", "/exchanges");
+    state.exchanges = exchanges.slice().reverse().slice(0, MAX_EXCHANGES);
+  } catch (_) {
+    state.exchanges = [];
+  }
+  renderExchanges();
+}
+
+// ---- live updates -----------------------------------------------------------
+
+function connectEvents() {
+  const indicator = $("connection");
+  const source = new EventSource(`${api}/events`);
+  let opened = false;
+  source.addEventListener("open", () => {
+    indicator.textContent = "live";
+    indicator.className = "connection online";
+    // After a reconnect, events may have been missed: reload everything.
+    if (opened) refreshAll();
+    opened = true;
+  });
+  source.addEventListener("error", () => {
+    indicator.textContent = "reconnecting…";
+    indicator.className = "connection offline";
+  });
+  source.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data);
+    if (message.roomId === state.roomId) {
+      const empty = $("messages").querySelector(".empty");
+      if (empty) empty.remove();
+      appendMessage(message);
+    }
+  });
+  source.addEventListener("exchange", (event) => addExchange(JSON.parse(event.data)));
+  source.addEventListener("installs", () => loadInstalls());
+  source.addEventListener("rooms", () => loadRooms());
+  source.addEventListener("resync", () => refreshAll());
+}
+
+async function loadRooms() {
+  state.rooms = await call("GET", "/rooms");
+  renderRooms();
+}
+
+async function refreshAll() {
+  await loadRooms();
+  const wanted = roomFromHash();
+  const roomId = state.rooms.some((r) => r.id === wanted) ? wanted : (state.rooms[0] ? state.rooms[0].id : null);
+  await Promise.all([selectRoom(roomId), loadInstalls(), loadExchanges()]);
+}
+
+window.addEventListener("hashchange", () => {
+  const roomId = roomFromHash();
+  if (roomId !== null && roomId !== state.roomId) selectRoom(roomId);
+});
+
+async function loadInfo() {
+  try {
+    const info = await call("GET", "");
+    $("capabilities-link").href = info.capabilitiesUrl;
+    $("capabilities-link").title = info.capabilitiesUrl;
+  } catch (_) { /* the link keeps its default */ }
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  $("message-form").addEventListener("submit", sendMessage);
+  loadInfo();
+  $("install-form").addEventListener("submit", install);
+  connectEvents();
+  try {
+    await refreshAll();
+  } catch (err) {
+    $("messages").append(el("li", { class: "error" }, err.message));
+  }
+  document.body.dataset.ready = "true";
+});

@@ -1,0 +1,103 @@
+//! `GET /_emulator/events`: the host's live events as server-sent events,
+//! named for what the page updates (`message`, `exchange`, `installs`,
+//! `rooms`; `resync` when the stream fell behind and the page should reload).
+
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::server::AppState;
+use super::views::{ExchangeView, InstallView, MessageView, RoomView};
+use crate::hipchat::host::HostEvent;
+
+/// The SSE name and JSON data of a host event.
+pub fn sse_event(event: &HostEvent) -> (&'static str, Value) {
+    let data = match event {
+        HostEvent::RoomCreated { room } => {
+            return ("rooms", json!({"created": RoomView::from(room)}));
+        }
+        HostEvent::Chat { entry } => {
+            return ("message", to_json(&MessageView::from(entry)));
+        }
+        HostEvent::Exchange { exchange } => {
+            return ("exchange", to_json(&ExchangeView::from(exchange.as_ref())));
+        }
+        HostEvent::Installed { installation } => {
+            json!({"installed": InstallView::from(installation)})
+        }
+        HostEvent::Uninstalled {
+            oauth_id,
+            key,
+            room_id,
+        } => json!({"uninstalled": {"oauthId": oauth_id, "key": key, "roomId": room_id}}),
+    };
+    ("installs", data)
+}
+
+fn to_json(view: &impl serde::Serialize) -> Value {
+    // The views are plain data; serialising them cannot fail.
+    serde_json::to_value(view).unwrap_or(Value::Null)
+}
+
+/// The event stream; it ends when the emulator shuts down so graceful
+/// shutdown does not wait on open pages.
+pub async fn stream(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let events = state.host.subscribe();
+    let shutdown = state.shutdown.clone();
+    let stream = futures_util::stream::unfold(
+        (events, shutdown),
+        |(mut events, mut shutdown)| async move {
+            let next = tokio::select! {
+                received = events.recv() => received,
+                _ = shutdown.wait_for(|stopping| *stopping) => return None,
+            };
+            let event = match next {
+                Ok(event) => {
+                    let (name, data) = sse_event(&event);
+                    Event::default().event(name).data(data.to_string())
+                }
+                Err(RecvError::Lagged(missed)) => Event::default()
+                    .event("resync")
+                    .data(json!({"missed": missed}).to_string()),
+                Err(RecvError::Closed) => return None,
+            };
+            Some((Ok(event), (events, shutdown)))
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hipchat::host::Room;
+
+    #[test]
+    fn room_and_install_events_are_named_for_what_the_page_reloads() {
+        let room = HostEvent::RoomCreated {
+            room: Room {
+                id: 3,
+                name: "Ops".into(),
+            },
+        };
+        let (name, data) = sse_event(&room);
+        assert_eq!(name, "rooms");
+        assert_eq!(data["created"]["id"], 3);
+
+        let gone = HostEvent::Uninstalled {
+            oauth_id: "o1".into(),
+            key: "com.example".into(),
+            room_id: Some(3),
+        };
+        let (name, data) = sse_event(&gone);
+        assert_eq!(name, "installs");
+        assert_eq!(data["uninstalled"]["oauthId"], "o1");
+        assert_eq!(data["uninstalled"]["roomId"], 3);
+    }
+}

@@ -1,0 +1,216 @@
+//! The emulator as a server: the host double's API, the control API and the
+//! page on one listener. [`Emulator`] is also what `connect dev --emulate`
+//! runs in-process.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::EmulateArgs;
+use crate::hipchat::host::Room;
+use crate::hipchat::host::{Host, HostOptions, RateLimits};
+
+/// State shared by the control API, the event stream and the page.
+#[derive(Clone)]
+pub struct AppState {
+    /// The host double.
+    pub host: Host,
+    /// The page's URL, with a trailing slash.
+    pub chat_url: String,
+    /// Flips to true when the emulator stops (ends event streams).
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// What the emulator is started with.
+#[derive(Debug, Clone, Default)]
+pub struct EmulatorOptions {
+    /// Room names, numbered from 1; empty means one room, "Development".
+    pub rooms: Vec<String>,
+    /// The URL add-ons reach the emulator at, when not `http://HOST:PORT`.
+    pub public_url: Option<url::Url>,
+    /// The REST API's rate limits.
+    pub limits: RateLimits,
+}
+
+impl EmulatorOptions {
+    /// Validates the command line once.
+    pub fn from_args(args: &EmulateArgs) -> anyhow::Result<Self> {
+        if let Some(url) = &args.public_url
+            && (!matches!(url.scheme(), "http" | "https") || url.host().is_none())
+        {
+            return Err(crate::error::usage(format!(
+                "--public-url {url} is not an http(s) URL; give the URL add-ons reach the emulator at, e.g. http://host.docker.internal:8080"
+            )));
+        }
+        if let Some(blank) = args.rooms.iter().find(|r| r.trim().is_empty()) {
+            return Err(crate::error::usage(format!(
+                "--room {blank:?} is blank; give each room a name"
+            )));
+        }
+        for (flag, value) in [
+            ("--requests-per-token", args.requests_per_token),
+            ("--messages-per-room", args.messages_per_room),
+        ] {
+            if value == 0 {
+                return Err(crate::error::usage(format!(
+                    "{flag} 0 would refuse every call; give at least 1"
+                )));
+            }
+        }
+        Ok(EmulatorOptions {
+            rooms: args.rooms.iter().map(|r| r.trim().to_owned()).collect(),
+            public_url: args.public_url.clone(),
+            limits: RateLimits {
+                requests_per_token: args.requests_per_token,
+                messages_per_room: args.messages_per_room,
+                ..RateLimits::default()
+            },
+        })
+    }
+
+    /// The rooms to create, numbered from 1.
+    pub fn initial_rooms(&self) -> Vec<Room> {
+        let names = if self.rooms.is_empty() {
+            vec!["Development".to_owned()]
+        } else {
+            self.rooms.clone()
+        };
+        (1..)
+            .zip(names)
+            .map(|(id, name)| Room { id, name })
+            .collect()
+    }
+}
+
+/// The URL a browser or add-on on this machine uses for a listener on
+/// `addr`: an unspecified address becomes loopback.
+pub fn local_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}/", SocketAddr::new(ip, addr.port()))
+}
+
+/// A bound, not yet serving emulator.
+pub struct Emulator {
+    listener: TcpListener,
+    state: AppState,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Emulator {
+    /// Binds `addr` (port 0 picks one) and sets up the host double.
+    pub async fn bind(addr: SocketAddr, options: EmulatorOptions) -> anyhow::Result<Emulator> {
+        let listener = TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr}; pick another port with --port (0 picks a free one)")
+        })?;
+        let local = listener.local_addr()?;
+        let chat_url = match &options.public_url {
+            Some(url) => format!("{}/", url.as_str().trim_end_matches('/')),
+            None => local_url(local),
+        };
+        let host = Host::new(HostOptions {
+            rooms: options.initial_rooms(),
+            public_base_url: Some(chat_url.trim_end_matches('/').to_owned()),
+            limits: options.limits,
+            ..HostOptions::default()
+        })
+        .context("cannot set up the HipChat host double")?;
+        let (shutdown, stopping) = watch::channel(false);
+        Ok(Emulator {
+            listener,
+            state: AppState {
+                host,
+                chat_url,
+                shutdown: stopping,
+            },
+            shutdown,
+        })
+    }
+
+    /// The chat page's URL (with a trailing slash).
+    pub fn chat_url(&self) -> &str {
+        &self.state.chat_url
+    }
+
+    /// The capabilities document's URL (an install's `capabilitiesUrl`).
+    pub fn capabilities_url(&self) -> String {
+        format!("{}v2/capabilities", self.state.chat_url)
+    }
+
+    /// The host double, for in-process callers (install, post messages).
+    pub fn host(&self) -> &Host {
+        &self.state.host
+    }
+
+    /// Every route: the host's `/v2/...`, the control API and the page.
+    pub fn router(&self) -> axum::Router {
+        self.state
+            .host
+            .router()
+            .merge(super::control::routes().with_state(self.state.clone()))
+            .merge(super::web::routes())
+    }
+
+    /// Serves until `signal` completes, then stops gracefully.
+    pub async fn serve_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = self.router();
+        let shutdown = self.shutdown;
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(async move {
+                signal.await;
+                let _ = shutdown.send(true);
+            })
+            .await
+            .context("the emulator's server failed")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_rooms_given_there_is_one_development_room() {
+        let rooms = EmulatorOptions::default().initial_rooms();
+        assert_eq!(
+            rooms,
+            vec![Room {
+                id: 1,
+                name: "Development".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn rooms_given_are_numbered_from_one_in_order() {
+        let options = EmulatorOptions {
+            rooms: vec!["Ops".into(), "Support".into()],
+            ..EmulatorOptions::default()
+        };
+        let ids: Vec<_> = options
+            .initial_rooms()
+            .iter()
+            .map(|r| (r.id, r.name.clone()))
+            .collect();
+        assert_eq!(ids, vec![(1, "Ops".into()), (2, "Support".into())]);
+    }
+
+    #[test]
+    fn a_wildcard_listener_is_reached_through_loopback() {
+        let any: SocketAddr = "0.0.0.0:8080".parse().expect("an address");
+        assert_eq!(local_url(any), "http://127.0.0.1:8080/");
+        let v6: SocketAddr = "[::]:9000".parse().expect("an address");
+        assert_eq!(local_url(v6), "http://[::1]:9000/");
+        let lo: SocketAddr = "127.0.0.1:1".parse().expect("an address");
+        assert_eq!(local_url(lo), "http://127.0.0.1:1/");
+    }
+}

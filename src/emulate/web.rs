@@ -1,0 +1,73 @@
+//! The web page: `/` and its assets, embedded in the binary (plain HTML,
+//! CSS and JavaScript: nothing to build).
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+const INDEX_HTML: &str = include_str!("assets/index.html");
+const APP_JS: &str = include_str!("assets/app.js");
+const APP_CSS: &str = include_str!("assets/app.css");
+
+/// Routes of the page and its assets; stateless, so it merges into any router.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/", get(index))
+        .route("/_emulator/assets/app.js", get(app_js))
+        .route("/_emulator/assets/app.css", get(app_css))
+}
+
+// `no-cache` so a page left open picks up a new binary's assets on reload.
+async fn index() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        INDEX_HTML,
+    )
+}
+
+async fn app_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        APP_JS,
+    )
+}
+
+async fn app_css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        APP_CSS,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_loads_exactly_the_assets_that_are_served() {
+        assert!(INDEX_HTML.contains(r#"src="/_emulator/assets/app.js""#));
+        assert!(INDEX_HTML.contains(r#"href="/_emulator/assets/app.css""#));
+    }
+
+    #[test]
+    fn the_script_finds_every_element_it_uses_in_the_page() {
+        let ids = regex::Regex::new(r#"\$\("([a-z-]+)"\)"#).expect("valid regex");
+        for found in ids.captures_iter(APP_JS) {
+            let id = &found[1];
+            assert!(
+                INDEX_HTML.contains(&format!(r#"id="{id}""#)),
+                "app.js uses #{id}, which index.html lacks"
+            );
+        }
+    }
+}
