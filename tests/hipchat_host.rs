@@ -829,3 +829,21 @@ async fn delivers_to_every_matching_add_on_signing_only_when_asked() {
         "install order"
     );
 }
+
+#[tokio::test]
+async fn creates_rooms_with_the_next_id_and_announces_them() {
+    let host = start_host(HostOptions::default()).await;
+    let mut events = host.host().subscribe();
+    let room = host.host().create_room("Dev");
+    assert_eq!(room.id, 2);
+    assert!(
+        matches!(events.recv().await, Ok(HostEvent::RoomCreated { room }) if room.name == "Dev")
+    );
+    host.host().ensure_room(u64::MAX);
+    assert_eq!(host.host().create_room("Wrapped").id, 3);
+    let names: Vec<String> = host.host().rooms().into_iter().map(|r| r.name).collect();
+    assert_eq!(
+        names,
+        ["General", "Dev", "Wrapped", &format!("Room {}", u64::MAX)]
+    );
+}

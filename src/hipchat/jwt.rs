@@ -62,11 +62,19 @@ pub struct Context {
 pub struct Claims {
     /// The tenant's oauthId.
     pub iss: String,
-    /// The user id as a string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The user id as a string (a number is accepted too).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub sub: Option<String>,
     /// The user id on 2014 hosts (before `sub`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_opt_string"
+    )]
     pub prn: Option<String>,
     /// Issued at (Unix seconds).
     pub iat: u64,
@@ -293,6 +301,14 @@ fn check_times(claims: &Claims, options: &VerifyOptions) -> Result<(), JwtError>
         });
     }
     Ok(())
+}
+
+fn lenient_opt_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
 }
 
 fn lenient_opt_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {

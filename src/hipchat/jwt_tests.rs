@@ -133,7 +133,7 @@ fn requires_iss_iat_and_exp() {
 
 #[test]
 fn accepts_prn_from_2014_hosts_and_string_room_ids() {
-    let raw = serde_json::json!({"iss": "a", "prn": "42", "iat": NOW, "exp": NOW + 3600,
+    let raw = serde_json::json!({"iss": "a", "prn": 42, "iat": NOW, "exp": NOW + 3600,
                                  "context": {"room_id": "7", "user_tz": "UTC"}});
     let key = EncodingKey::from_secret(SECRET).expect("key");
     let token = jsonwebtoken::encode(&Header::default(), &raw, &key).expect("encode");

@@ -156,6 +156,12 @@ impl Host {
         })
     }
 
+    /// Binds `addr` (port 0 picks a free one) and serves there, like
+    /// [`Host::start`].
+    pub async fn start_on(&self, addr: SocketAddr) -> std::io::Result<RunningHost> {
+        self.start(tokio::net::TcpListener::bind(addr).await?)
+    }
+
     /// The base URL add-ons use (no trailing slash), once known.
     pub fn base_url(&self) -> Option<String> {
         self.shared.base_url()
@@ -211,7 +217,13 @@ impl Host {
     pub fn create_room(&self, name: &str) -> Room {
         let room = {
             let mut inner = self.shared.lock();
-            let id = inner.rooms.keys().next_back().map_or(1, |last| last + 1);
+            // One past the highest id; the lowest free one if that overflows.
+            let id = match inner.rooms.keys().next_back() {
+                None => 1,
+                Some(last) => last
+                    .checked_add(1)
+                    .unwrap_or_else(|| (1..).find(|id| !inner.rooms.contains_key(id)).unwrap_or(0)),
+            };
             let room = Room {
                 id,
                 name: name.to_owned(),
