@@ -145,6 +145,25 @@ async fn fails_fast_while_redis_is_down_and_recovers_when_it_is_back() {
 }
 
 #[tokio::test]
+async fn fails_fast_while_redis_hangs_and_recovers_when_it_answers_again() {
+    let server = RedisServer::start();
+    let store = open(&server, "connect:blog").await;
+    store.put_tenant(&tenant("t1")).await.unwrap();
+
+    server.freeze();
+    for _ in 0..3 {
+        assert_unavailable(timed(store.get_tenant("t1")).await);
+    }
+    server.thaw();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while timed(store.get_tenant("t1")).await.is_err() {
+        assert!(Instant::now() < deadline, "the store did not recover");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(store.get_tenant("t1").await.unwrap(), Some(tenant("t1")));
+}
+
+#[tokio::test]
 async fn the_first_call_after_a_restart_succeeds() {
     let mut server = RedisServer::start();
     let store = open(&server, "connect:blog").await;

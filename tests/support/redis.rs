@@ -70,6 +70,24 @@ impl RedisServer {
         }
     }
 
+    /// Suspends the server (SIGSTOP): it keeps its port and connections but
+    /// answers nothing, like a hung or overloaded server.
+    pub fn freeze(&self) {
+        self.signal(nix::sys::signal::Signal::SIGSTOP);
+    }
+
+    /// Resumes a server suspended by [`RedisServer::freeze`] (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal(nix::sys::signal::Signal::SIGCONT);
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let child = self.child.as_ref().expect("redis-server is not running");
+        let pid = i32::try_from(child.id()).expect("a pid fits in i32");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)
+            .unwrap_or_else(|e| panic!("cannot send {signal} to redis-server: {e}"));
+    }
+
     /// Starts the server again on the same port, with an empty data set.
     pub fn restart(&mut self) {
         self.stop();
@@ -140,6 +158,7 @@ impl RedisServer {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
+        // SIGKILL ends a frozen (stopped) process too.
         self.stop();
     }
 }

@@ -14,29 +14,13 @@ pub mod redis;
 mod types;
 
 use std::future::Future;
-use std::path::PathBuf;
 
 pub use self::redis::RedisStore;
+/// Which backend to open; resolved from `config.json` by [`crate::config`].
+pub use crate::config::StoreConfig;
 pub use embedded::EmbeddedStore;
 pub use memory::MemoryStore;
 pub use types::{CachedToken, Tenant, now_unix};
-
-/// Which backend keeps tenants and tokens, resolved from `config.json`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreConfig {
-    /// In-process only: every install is lost when the process exits.
-    Memory,
-    /// An SQLite file at `path` (absolute).
-    Embedded {
-        /// The database file; its parent directories are created on open.
-        path: PathBuf,
-    },
-    /// A Redis server, `redis://[:password@]host:port[/db]`.
-    Redis {
-        /// The connection URL; may carry a password, so never log it as is.
-        url: String,
-    },
-}
 
 /// Why a store operation failed. Messages never contain secrets or tokens.
 #[derive(Debug, thiserror::Error)]
