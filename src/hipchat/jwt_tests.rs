@@ -209,6 +209,8 @@ fn never_panics_on_garbage_tokens() {
         let _ = unverified_issuer(token);
     }
     assert!(verify("a.b.c", b"", &options()).is_err());
+    let token = sign(&claims(NOW), SECRET, Algorithm::HS256).expect("sign");
+    assert_eq!(verify(&token, b"", &options()), Err(JwtError::BadSignature));
 }
 
 #[test]
