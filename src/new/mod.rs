@@ -23,8 +23,7 @@ pub use args::NewArgs;
 /// Runs `connect new`.
 pub fn run(args: NewArgs) -> anyhow::Result<()> {
     if args.list {
-        print!("{}", output::list(&templates::all()?));
-        return Ok(());
+        return output::print(&output::list(&templates::all()?));
     }
     let template = templates::find(&args.template)?;
     let given = values::Given {
@@ -46,7 +45,7 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
         ci.as_deref(),
     );
     let (location, values) = if ask {
-        prompts::ask(&given, &template.defaults, &cwd)?
+        prompts::ask(&given, &template.defaults, &cwd, args.force)?
     } else {
         values::resolve(&given, &template.defaults, &cwd)?
     };
@@ -67,6 +66,5 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
 
     let full_path =
         std::fs::canonicalize(&location.dir).unwrap_or_else(|_| cwd.join(&location.dir));
-    print!("{}", output::summary(&location, &full_path, &written, &git));
-    Ok(())
+    output::print(&output::summary(&location, &full_path, &written, &git))
 }

@@ -2,6 +2,7 @@
 //! only), the template list, and the closing summary with the next steps.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -44,6 +45,21 @@ impl Drop for Progress {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// Writes `text` to stdout. A reader that went away (`connect new --list |
+/// head -0`) is not an error worth reporting.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(err).context("writing to standard output"))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -8,6 +8,7 @@ use dialoguer::Input;
 use dialoguer::theme::ColorfulTheme;
 
 use super::values::{self, Defaults, Field, Given, Location, Values};
+use super::write;
 use crate::error::usage;
 
 /// Whether `connect new` may ask questions: only when a person can answer
@@ -30,14 +31,28 @@ fn is_ci(ci: Option<&OsStr>) -> bool {
 
 /// Asks for every value not given, showing its default, and re-asks until
 /// the answer is valid. Given values are checked, not asked again.
-pub fn ask(given: &Given, defaults: &Defaults, cwd: &Path) -> anyhow::Result<(Location, Values)> {
+pub fn ask(
+    given: &Given,
+    defaults: &Defaults,
+    cwd: &Path,
+    force: bool,
+) -> anyhow::Result<(Location, Values)> {
     let theme = ColorfulTheme::default();
     let location = match given.name.as_deref() {
         Some(raw) => values::locate(raw, cwd).map_err(usage)?,
         None => {
             let raw: String = Input::with_theme(&theme)
                 .with_prompt("Project name (its directory)")
-                .validate_with(|input: &String| values::locate(input, cwd).map(|_| ()))
+                .validate_with(|input: &String| {
+                    let location = values::locate(input, cwd)?;
+                    if force || write::is_free(&location.dir) {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "`{input}` exists and is not empty; choose another name (or run again with --force)"
+                        ))
+                    }
+                })
                 .interact_text()
                 .context("reading the project name")?;
             values::locate(&raw, cwd).map_err(usage)?

@@ -167,7 +167,8 @@ pub struct Values {
 pub struct Location {
     /// The project's name: the directory's last part.
     pub name: String,
-    /// The directory, as the user gave it (relative to the current one).
+    /// The directory: as the user gave it, or the absolute current
+    /// directory for `.`.
     pub dir: PathBuf,
     /// Whether NAME was `.`: the next steps then need no `cd`.
     pub is_current_dir: bool,
@@ -191,7 +192,8 @@ pub fn locate(raw: &str, cwd: &Path) -> Result<Location, String> {
         })?;
         return Ok(Location {
             name: name.to_owned(),
-            dir: PathBuf::from("."),
+            // Absolute, so messages name the directory rather than `.`.
+            dir: cwd.to_path_buf(),
             is_current_dir: true,
         });
     }

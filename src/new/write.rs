@@ -55,7 +55,11 @@ pub fn plan(root: &Path, files: Vec<RenderedFile>, force: bool) -> anyhow::Resul
     };
     let mut existing: Vec<String> = entries
         .filter_map(Result::ok)
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir { format!("{name}/") } else { name }
+        })
         .collect();
     existing.sort();
     if existing.is_empty() {
@@ -104,6 +108,15 @@ pub fn plan(root: &Path, files: Vec<RenderedFile>, force: bool) -> anyhow::Resul
         root: root.to_path_buf(),
         files,
     })
+}
+
+/// Whether `root` can take a new project without `--force`: it does not
+/// exist yet or is an empty directory. Lets the name prompt re-ask at once.
+pub fn is_free(root: &Path) -> bool {
+    match fs::read_dir(root) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(err) => err.kind() == io::ErrorKind::NotFound,
+    }
 }
 
 enum Obstacle {
@@ -276,4 +289,73 @@ fn indent(lines: &[String]) -> String {
 
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, contents: &str) -> RenderedFile {
+        RenderedFile {
+            path: PathBuf::from(path),
+            contents: contents.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_failed_write_removes_every_file_and_directory_it_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("a/b/project");
+        // A name longer than any file system allows fails after the first
+        // file is written.
+        let too_long = format!("sub/{}", "x".repeat(300));
+        let files = vec![file("first.txt", "1"), file(&too_long, "2")];
+        let err = plan(&root, files, false).unwrap().apply().unwrap_err();
+        assert!(
+            format!("{err:#}").contains("nothing was left behind"),
+            "{err:#}"
+        );
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "a/ must be gone too"
+        );
+    }
+
+    #[test]
+    fn a_failed_write_keeps_what_was_there_before() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("mine.txt"), "mine").unwrap();
+        fs::write(dir.path().join("first.txt"), "old").unwrap();
+        let files = vec![file("first.txt", "new"), file(&"y".repeat(300), "2")];
+        let err = plan(dir.path(), files, true).unwrap().apply().unwrap_err();
+        assert!(
+            format!("{err:#}").contains("1 file had already been overwritten"),
+            "{err:#}"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("mine.txt")).unwrap(),
+            "mine"
+        );
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temporary file left"
+        );
+    }
+
+    #[test]
+    fn overwriting_keeps_the_permissions_of_the_replaced_file() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.sh");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o750)).unwrap();
+        assert!(write_whole(&path, b"new").unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o750
+        );
+    }
 }

@@ -36,9 +36,13 @@ fn exit_code(session: &expectrl::session::OsSession) -> i32 {
 #[test]
 fn asks_for_each_missing_value_with_its_default_and_reasks_after_a_bad_answer() {
     let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("taken")).unwrap();
+    std::fs::write(dir.path().join("taken/notes.txt"), "mine").unwrap();
     let mut session = spawn(dir.path(), &["-t", "hipchat", "--no-git"], None);
 
     session.expect("Project name").unwrap();
+    session.send_line("taken").unwrap();
+    session.expect("exists and is not empty").unwrap();
     session.send_line("blog search").unwrap();
     session.expect("contains a space").unwrap();
     session.send_line("blogsearch").unwrap();
