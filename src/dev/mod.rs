@@ -1,10 +1,317 @@
 //! `connect dev`: run the add-on, restart it on change, optionally tunnel it.
+//!
+//! `run` resolves the command line and the project once into [`Settings`];
+//! `session` runs the loop: the watcher (`watcher`, `filter`), the add-on
+//! process (`supervisor`, `listener`), the tunnel (`tunnel`) and the status
+//! lines (`status`).
+
+pub mod filter;
+pub mod listener;
+mod session;
+pub mod status;
+pub mod supervisor;
+pub mod tunnel;
+pub mod watcher;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use url::Url;
+
+use crate::config::{Env, ProjectConfig, StoreConfig};
+use crate::error::usage;
+
+/// The port when neither `--port` nor config.json names one.
+pub const DEFAULT_PORT: u16 = 3000;
 
 /// Arguments of `connect dev`.
 #[derive(Debug, clap::Args)]
-pub struct DevArgs {}
+#[command(after_help = "\
+Runs `connect serve` for the project (or --exec CMD) and restarts it when a
+file changes. `rs` + Enter restarts by hand. Ctrl-C or SIGTERM stops the
+add-on and the tunnel, frees the port and exits with status 0.
 
-/// Runs `connect dev`.
-pub fn run(_args: DevArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`connect dev` is being written")
+The add-on gets PORT and AC_LOCAL_BASE_URL (the tunnel's URL with --tunnel)
+in its environment, and `connect serve` also the listening socket as fd 3
+(LISTEN_FDS=1), so requests made during a restart wait instead of failing.
+
+Examples:
+  connect dev
+  connect dev --tunnel
+  connect dev --tunnel --url myaddon.ngrok.app
+  connect dev --exec 'node app.js' --ext js,json,html")]
+pub struct DevArgs {
+    /// The project folder (the one holding config.json).
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub dir: PathBuf,
+    /// The config.json stage the add-on runs with [default: $NODE_ENV, else development].
+    #[arg(long = "env", value_name = "STAGE")]
+    pub stage: Option<String>,
+    /// The port to serve on [default: config.json's `port`, else 3000; 0: any free port].
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Run this shell command instead of `connect serve` (it must listen on $PORT itself).
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// Watch this path instead of the project folder (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub watch: Vec<PathBuf>,
+    /// Ignore changes to paths matching this glob, relative to the project (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub ignore: Vec<String>,
+    /// Only restart for files with these extensions, e.g. `json,html` (repeatable).
+    #[arg(long, value_name = "EXTS")]
+    pub ext: Vec<String>,
+    /// Milliseconds to wait for a burst of changes to settle before restarting.
+    #[arg(long, value_name = "MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub delay: u64,
+    /// Milliseconds a process may take to stop after SIGTERM before it gets SIGKILL.
+    #[arg(long, value_name = "MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub kill_timeout: u64,
+    /// Expose the add-on on a public https URL through ngrok.
+    #[arg(long)]
+    pub tunnel: bool,
+    /// The ngrok executable [default: ngrok on PATH].
+    #[arg(long, value_name = "PATH", env = "CONNECT_NGROK")]
+    pub ngrok: Option<PathBuf>,
+    /// A reserved ngrok URL to use (`ngrok http --url`), e.g. myaddon.ngrok.app.
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "tunnel",
+        conflicts_with = "domain"
+    )]
+    pub url: Option<String>,
+    /// Like --url, for ngrok agents older than 3.16 (`ngrok http --domain`).
+    #[arg(long, value_name = "DOMAIN", requires = "tunnel")]
+    pub domain: Option<String>,
+    /// Seconds to wait for ngrok to report its public URL.
+    #[arg(long, value_name = "SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub tunnel_timeout: u64,
+}
+
+/// Everything the dev loop needs, resolved once.
+#[derive(Debug)]
+pub struct Settings {
+    /// The project folder (canonical).
+    pub project: PathBuf,
+    /// What to run.
+    pub child: supervisor::ChildSpec,
+    /// Whether the child is `connect serve` (gets the listening socket).
+    pub lend_socket: bool,
+    /// A label for status lines.
+    pub child_label: String,
+    /// The port to serve on (0: pick one).
+    pub port: u16,
+    /// The configured base URL (for the non-tunnel case), if any.
+    pub configured_url: Option<Url>,
+    /// Whether AC_LOCAL_BASE_URL was set by the user (then kept as is).
+    pub explicit_url: bool,
+    /// The path prefix of every route (`""` or `/prefix`).
+    pub base_path: String,
+    /// Folders to watch (canonical).
+    pub roots: Vec<PathBuf>,
+    /// The classifier.
+    pub rules: filter::Rules,
+    /// Debounce delay.
+    pub delay: Duration,
+    /// The tunnel, if asked for.
+    pub tunnel: Option<tunnel::TunnelSpec>,
+    /// How long ngrok may take to report its URL.
+    pub tunnel_timeout: Duration,
+    /// Warnings to show at start.
+    pub warnings: Vec<String>,
+}
+
+/// Runs `connect dev` until SIGINT or SIGTERM.
+pub fn run(args: DevArgs) -> anyhow::Result<()> {
+    let env = Env::from_process();
+    let settings = resolve(args, &env)?;
+    session::run(settings)
+}
+
+fn resolve(args: DevArgs, env: &Env) -> anyhow::Result<Settings> {
+    let project = args.dir.canonicalize().map_err(|e| {
+        usage(format!(
+            "--dir {}: {e}; pass the folder of a project made by `connect new`",
+            args.dir.display()
+        ))
+    })?;
+    let mut warnings = Vec::new();
+    let config = match ProjectConfig::load(&project, args.stage.as_deref(), env) {
+        Ok(config) => {
+            warnings.extend(config.warnings.iter().cloned());
+            Some(config)
+        }
+        // A plain --exec project need not have a config.json at all.
+        Err(_) if args.exec.is_some() && !project.join(crate::config::CONFIG_FILE).exists() => None,
+        Err(err) => {
+            warnings.push(format!(
+                "{err}; using port {} until it is fixed",
+                args.port.unwrap_or(DEFAULT_PORT)
+            ));
+            None
+        }
+    };
+    let port = args
+        .port
+        .or(config.as_ref().map(|c| c.port))
+        .unwrap_or(DEFAULT_PORT);
+    let store = match config.as_ref().map(|c| &c.store) {
+        Some(StoreConfig::Embedded { path }) => canonical_file(path),
+        Some(_) => None,
+        None => Some(project.join(crate::config::DEFAULT_DATABASE)),
+    };
+    let roots = if args.watch.is_empty() {
+        vec![project.clone()]
+    } else {
+        args.watch
+            .iter()
+            .map(|p| {
+                p.canonicalize().map_err(|e| {
+                    usage(format!(
+                        "--watch {}: {e}; name an existing file or folder",
+                        p.display()
+                    ))
+                })
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    let (gitignore, warning) = filter::load_gitignore(&project);
+    warnings.extend(warning);
+    let rules = filter::Rules::new(
+        &project,
+        store.as_deref(),
+        &args.ignore,
+        &args.ext,
+        gitignore,
+    )
+    .map_err(usage)?;
+
+    let kill_timeout = Duration::from_millis(args.kill_timeout);
+    let mut child_env = Vec::new();
+    let (program, child_args, label, lend_socket) = match &args.exec {
+        Some(cmd) if cmd.trim().is_empty() => {
+            return Err(usage("--exec needs a command, e.g. --exec 'node app.js'"));
+        }
+        Some(cmd) => (
+            PathBuf::from("/bin/sh"),
+            vec!["-c".to_string(), cmd.clone()],
+            cmd.clone(),
+            false,
+        ),
+        None => {
+            let exe = std::env::current_exe()
+                .context("cannot find this program's own path to run `connect serve`")?;
+            let mut a = vec![
+                "serve".to_string(),
+                "--dir".to_string(),
+                project.display().to_string(),
+            ];
+            if let Some(stage) = &args.stage {
+                a.extend(["--env".to_string(), stage.clone()]);
+            }
+            (exe, a, "connect serve".to_string(), true)
+        }
+    };
+    if let Some(stage) = &args.stage {
+        child_env.push(("NODE_ENV".to_string(), stage.clone()));
+    }
+    let tunnel = if args.tunnel {
+        let program = tunnel::locate(args.ngrok.as_deref(), None, env.get("PATH"))
+            .map_err(anyhow::Error::msg)?;
+        let reserved = match (args.url, args.domain) {
+            (Some(u), _) => Some(tunnel::Reserved::Url(u)),
+            (None, Some(d)) => Some(tunnel::Reserved::Domain(d)),
+            (None, None) => None,
+        };
+        Some(tunnel::TunnelSpec {
+            program,
+            port,
+            reserved,
+            kill_timeout,
+        })
+    } else {
+        None
+    };
+    Ok(Settings {
+        project,
+        child: supervisor::ChildSpec {
+            program,
+            args: child_args,
+            env: child_env,
+            kill_timeout,
+        },
+        lend_socket,
+        child_label: label,
+        port,
+        configured_url: config.as_ref().map(|c| c.local_base_url.clone()),
+        explicit_url: env.get("AC_LOCAL_BASE_URL").is_some(),
+        base_path: config
+            .as_ref()
+            .map(|c| c.base_path.clone())
+            .unwrap_or_default(),
+        roots,
+        rules,
+        delay: Duration::from_millis(args.delay),
+        tunnel,
+        tunnel_timeout: Duration::from_secs(args.tunnel_timeout),
+        warnings,
+    })
+}
+
+/// The database path with its folder resolved like the watcher's paths
+/// (symbolic links followed), even before the file exists.
+fn canonical_file(path: &Path) -> Option<PathBuf> {
+    let parent = path.parent()?.canonicalize().ok()?;
+    Some(parent.join(path.file_name()?))
+}
+
+/// The base URL the add-on is reachable at locally (pure): the configured
+/// one with its port replaced by the one actually served when it names
+/// this machine, unless the user set `AC_LOCAL_BASE_URL` explicitly.
+pub fn local_base_url(configured: Option<&Url>, explicit: bool, port: u16) -> String {
+    let fallback = || format!("http://localhost:{port}");
+    let Some(url) = configured else {
+        return fallback();
+    };
+    let mut url = url.clone();
+    let local = matches!(
+        url.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "0.0.0.0")
+    );
+    if !explicit && local && url.set_port(Some(port)).is_err() {
+        return fallback();
+    }
+    url.as_str().trim_end_matches('/').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_local_url_follows_the_served_port_on_this_machine() {
+        let url = Url::parse("http://localhost:3000/addon").expect("url");
+        assert_eq!(
+            local_base_url(Some(&url), false, 4123),
+            "http://localhost:4123/addon"
+        );
+        assert_eq!(local_base_url(None, false, 4123), "http://localhost:4123");
+    }
+
+    #[test]
+    fn an_explicit_or_remote_base_url_is_kept() {
+        let url = Url::parse("http://localhost:3000").expect("url");
+        assert_eq!(
+            local_base_url(Some(&url), true, 4123),
+            "http://localhost:3000"
+        );
+        let remote = Url::parse("https://addon.example.com").expect("url");
+        assert_eq!(
+            local_base_url(Some(&remote), false, 4123),
+            "https://addon.example.com"
+        );
+    }
 }

@@ -1,0 +1,233 @@
+//! Running the add-on as a child in a process group of its own: start,
+//! stop (SIGTERM to the group, SIGKILL after a timeout, then wait until no
+//! member of the group is left), and notice when it exits by itself.
+//!
+//! Every child asks the kernel for a parent-death signal, so nothing
+//! survives `connect dev` even when it is killed with SIGKILL. That signal
+//! fires when the *thread* that forked the child ends, so children are only
+//! ever spawned from the main thread, which runs the dev loop's
+//! single-threaded runtime and lives as long as the process.
+
+use std::net::TcpListener;
+use std::process::ExitStatus;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, killpg};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{Pid, getpid, getppid};
+use tokio::process::{Child, Command};
+
+use super::listener;
+
+/// Puts the command's process in a new process group and gives it a
+/// parent-death signal.
+pub fn own_group_with_parent_death(cmd: &mut Command, death: Signal) {
+    let parent = getpid();
+    cmd.process_group(0);
+    // SAFETY: between fork and exec only async-signal-safe system calls
+    // (prctl, getppid) run; nothing is allocated.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(death)?;
+            // The parent may have died between fork and prctl; the signal
+            // would then never come, so give up now.
+            if getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(Errno::ESRCH as i32));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Sends `signal` to a process group; a group that is already gone is fine.
+pub fn signal_group(pgid: Pid, signal: Signal) {
+    let _ = killpg(pgid, signal);
+}
+
+/// Waits until no process of group `pgid` is left, reaping members this
+/// process adopted (it is a child subreaper). Sends SIGKILL to the group
+/// if some are still there after `patience`. Returns false if the group
+/// outlived even that (a process stuck in the kernel).
+pub async fn wait_group_gone(pgid: Pid, patience: Duration) -> bool {
+    let start = Instant::now();
+    let mut killed = false;
+    let mut pause = Duration::from_micros(200);
+    loop {
+        // Reap adopted members so they do not linger as zombies.
+        while let Ok(status) = waitpid(Pid::from_raw(-pgid.as_raw()), Some(WaitPidFlag::WNOHANG)) {
+            if status == WaitStatus::StillAlive {
+                break;
+            }
+        }
+        if killpg(pgid, None) == Err(Errno::ESRCH) {
+            return true;
+        }
+        let waited = start.elapsed();
+        if waited > patience && !killed {
+            signal_group(pgid, Signal::SIGKILL);
+            killed = true;
+        } else if waited > patience * 2 {
+            return false;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(10));
+    }
+}
+
+/// What to run and how.
+#[derive(Debug, Clone)]
+pub struct ChildSpec {
+    /// The program.
+    pub program: std::path::PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Variables added to the inherited environment.
+    pub env: Vec<(String, String)>,
+    /// How long a child may take to stop after SIGTERM before SIGKILL.
+    pub kill_timeout: Duration,
+}
+
+/// A running child.
+#[derive(Debug)]
+struct Running {
+    child: Child,
+    pgid: Pid,
+}
+
+/// How a stop went.
+#[derive(Debug, Clone, Copy)]
+pub struct Stopped {
+    /// Whether SIGKILL was needed.
+    pub escalated: bool,
+}
+
+/// Starts, stops and watches the add-on process.
+#[derive(Debug)]
+pub struct Supervisor {
+    spec: ChildSpec,
+    running: Option<Running>,
+    /// When the current child was started (events older than this are
+    /// already reflected in what it serves).
+    pub started_at: Option<Instant>,
+}
+
+impl Supervisor {
+    /// A supervisor with no child yet.
+    pub fn new(spec: ChildSpec) -> Self {
+        Self {
+            spec,
+            running: None,
+            started_at: None,
+        }
+    }
+
+    /// Whether a child is running.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Starts a child serving `port` with `base_url` as
+    /// `AC_LOCAL_BASE_URL`, lending it `socket` as fd 3 when given.
+    /// Returns its pid.
+    pub fn start(
+        &mut self,
+        port: u16,
+        base_url: &str,
+        socket: Option<&TcpListener>,
+    ) -> std::io::Result<u32> {
+        let mut cmd = Command::new(&self.spec.program);
+        cmd.args(&self.spec.args)
+            .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
+            .env("PORT", port.to_string())
+            .env("AC_LOCAL_BASE_URL", base_url)
+            .env_remove("LISTEN_FDS")
+            .env_remove("LISTEN_PID")
+            // Its own group has no terminal to read from; `rs` is ours.
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        own_group_with_parent_death(&mut cmd, Signal::SIGKILL);
+        if let Some(socket) = socket {
+            listener::lend(&mut cmd, socket);
+        }
+        self.started_at = Some(Instant::now());
+        let child = cmd.spawn()?;
+        let pid = child.id().unwrap_or(0);
+        self.running = Some(Running {
+            child,
+            pgid: Pid::from_raw(pid as i32),
+        });
+        Ok(pid)
+    }
+
+    /// Resolves when the running child exits by itself (never if none
+    /// runs), then clears up what is left of its group.
+    pub async fn exited(&mut self) -> std::io::Result<ExitStatus> {
+        let Some(running) = self.running.as_mut() else {
+            return std::future::pending().await;
+        };
+        let status = running.child.wait().await;
+        let pgid = running.pgid;
+        self.running = None;
+        // Helpers it left behind in its group go with it.
+        signal_group(pgid, Signal::SIGTERM);
+        wait_group_gone(pgid, self.spec.kill_timeout).await;
+        status
+    }
+
+    /// Stops the running child and its whole group; `None` if none ran.
+    pub async fn stop(&mut self) -> Option<Stopped> {
+        let mut running = self.running.take()?;
+        signal_group(running.pgid, Signal::SIGTERM);
+        let mut escalated = false;
+        if tokio::time::timeout(self.spec.kill_timeout, running.child.wait())
+            .await
+            .is_err()
+        {
+            escalated = true;
+            signal_group(running.pgid, Signal::SIGKILL);
+            let _ = running.child.wait().await;
+        }
+        if !wait_group_gone(running.pgid, self.spec.kill_timeout).await {
+            escalated = true;
+        }
+        Some(Stopped { escalated })
+    }
+}
+
+/// Describes an exit status for a status line.
+pub fn describe_exit(status: &ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(0), _) => "exited cleanly (status 0)".to_string(),
+        (Some(code), _) => format!("crashed with exit code {code}"),
+        (None, Some(sig)) => {
+            let name = Signal::try_from(sig).map_or_else(|_| sig.to_string(), |s| s.to_string());
+            format!("was killed by {name}")
+        }
+        (None, None) => "ended".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+
+    use super::*;
+
+    #[test]
+    fn exit_statuses_read_as_words() {
+        assert_eq!(
+            describe_exit(&ExitStatus::from_raw(0)),
+            "exited cleanly (status 0)"
+        );
+        assert_eq!(
+            describe_exit(&ExitStatus::from_raw(1 << 8)),
+            "crashed with exit code 1"
+        );
+        assert_eq!(
+            describe_exit(&ExitStatus::from_raw(9)),
+            "was killed by SIGKILL"
+        );
+    }
+}
