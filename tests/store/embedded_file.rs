@@ -61,6 +61,22 @@ async fn keeps_tenants_and_tokens_across_a_reopen() {
 }
 
 #[tokio::test]
+async fn a_new_store_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = open(&path).await;
+    store.put_tenant(&tenant("t1")).await.unwrap();
+    for file in ["store.db", "store.db-wal"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}: {mode:o}");
+    }
+}
+
+#[tokio::test]
 async fn two_handles_on_one_file_see_each_others_writes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");

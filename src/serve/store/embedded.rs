@@ -155,6 +155,7 @@ fn open_blocking(path: PathBuf) -> StoreResult<EmbeddedStore> {
             ))
         })?;
     }
+    create_private(&path)?;
     let mut conn = Connection::open(&path).map_err(|e| open_error(&path, &e))?;
     configure(&mut conn).map_err(|e| open_error(&path, &e))?;
     migrate(&mut conn, &path)?;
@@ -165,6 +166,26 @@ fn open_blocking(path: PathBuf) -> StoreResult<EmbeddedStore> {
             readers: Mutex::new(Vec::new()),
         }),
     })
+}
+
+// The file holds every tenant's OAuth secret: a new one is readable by its
+// owner only (SQLite gives its -wal and -shm files the same mode). An
+// existing file keeps the mode its owner chose.
+fn create_private(path: &Path) -> StoreResult<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Open(format!(
+            "cannot create the store file {}: {e}; check the directory's permissions or choose another path",
+            path.display()
+        ))),
+    }
 }
 
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
