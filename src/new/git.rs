@@ -35,28 +35,28 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Runs `git init` in `dir` unless it is inside a repository already or
-/// git is missing.
+/// Runs `git init` in `dir` (an absolute path) unless it is inside a
+/// repository already or git is missing.
 pub fn init(dir: &Path) -> Outcome {
-    match git(dir, &["rev-parse", "--show-toplevel"]) {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Outcome::NoGit,
-        Err(err) => return Outcome::Failed(format!("could not run git: {err}")),
-        Ok(output) if output.status.success() => {
-            let top = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-            return Outcome::InsideRepository(PathBuf::from(top));
-        }
-        Ok(output) => {
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            if !stderr.contains("not a git repository") {
-                return Outcome::Failed(first_line(&stderr));
-            }
-        }
+    if let Some(top) = enclosing_repository(dir) {
+        return Outcome::InsideRepository(top);
     }
     match git(dir, &["init", "--quiet"]) {
         Ok(output) if output.status.success() => Outcome::Initialised,
         Ok(output) => Outcome::Failed(first_line(&String::from_utf8_lossy(&output.stderr))),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Outcome::NoGit,
         Err(err) => Outcome::Failed(format!("could not run git: {err}")),
     }
+}
+
+/// The nearest directory at or above `dir` holding a `.git` (a directory,
+/// or a file in worktrees and submodules). Looked up here rather than with
+/// `git rev-parse`, which would cost a second git process, as much as the
+/// rest of `connect new` put together.
+fn enclosing_repository(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|ancestor| ancestor.join(".git").exists())
+        .map(Path::to_path_buf)
 }
 
 fn git(dir: &Path, args: &[&str]) -> io::Result<Output> {
@@ -74,4 +74,20 @@ fn first_line(text: &str) -> String {
         .find(|line| !line.trim().is_empty())
         .unwrap_or("no message");
     line.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_repository_a_directory_is_in_from_any_depth() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("a/b");
+        std::fs::create_dir_all(&deep).unwrap();
+        assert_eq!(enclosing_repository(&deep), None);
+        // A worktree or submodule has a `.git` file, not a directory.
+        std::fs::write(dir.path().join("a/.git"), "gitdir: elsewhere\n").unwrap();
+        assert_eq!(enclosing_repository(&deep), Some(dir.path().join("a")));
+    }
 }

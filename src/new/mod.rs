@@ -56,15 +56,15 @@ pub fn run(args: NewArgs) -> anyhow::Result<()> {
     let plan = write::plan(&location.dir, files, args.force)?;
     progress.step("Writing the project");
     let written = plan.apply()?;
+    let full_path =
+        std::fs::canonicalize(&location.dir).unwrap_or_else(|_| cwd.join(&location.dir));
     let git = if args.no_git {
         git::Outcome::NotWanted
     } else {
         progress.step("Running git init");
-        git::init(&location.dir)
+        git::init(&full_path)
     };
     drop(progress);
 
-    let full_path =
-        std::fs::canonicalize(&location.dir).unwrap_or_else(|_| cwd.join(&location.dir));
     output::print(&output::summary(&location, &full_path, &written, &git))
 }
