@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use addon::{Behaviour, Reply};
 use connect::hipchat::host::{
-    Author, Direction, ExchangeKind, Host, HostEvent, HostOptions, InstallError, RateLimits,
-    RunningHost, User,
+    Author, CapabilitiesFault, Direction, ExchangeKind, Host, HostEvent, HostOptions, InstallError,
+    RateLimits, RunningHost, User,
 };
 use connect::hipchat::notification::MessageFormat;
 use connect::hipchat::token::basic_authorization;
@@ -845,5 +845,34 @@ async fn creates_rooms_with_the_next_id_and_announces_them() {
     assert_eq!(
         names,
         ["General", "Dev", "Wrapped", &format!("Room {}", u64::MAX)]
+    );
+}
+
+#[tokio::test]
+async fn breaks_the_capabilities_document_on_demand() {
+    let host = start_host(HostOptions::default()).await;
+    let addon = addon::start(|_, _| {}, Behaviour::default()).await;
+    for fault in [
+        CapabilitiesFault::WrongSelf,
+        CapabilitiesFault::NotJson,
+        CapabilitiesFault::Status(503),
+    ] {
+        host.host().set_capabilities_fault(Some(fault));
+        let err = host
+            .host()
+            .install(&addon.descriptor_url(), Some(1))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, InstallError::Rejected { status: 502, .. }),
+            "{fault:?}: {err}"
+        );
+    }
+    host.host().set_capabilities_fault(None);
+    assert!(
+        host.host()
+            .install(&addon.descriptor_url(), Some(1))
+            .await
+            .is_ok()
     );
 }

@@ -41,8 +41,8 @@ pub use deliver::{MessageError, Posted};
 pub use install::{InstallError, UninstallError, Uninstalled};
 pub use limits::{Quota, RateLimits};
 pub use model::{
-    Author, ChatEntry, Credentials, Delivery, Direction, Exchange, ExchangeKind, HostEvent,
-    Installation, InstalledWebhook, Room, User,
+    Author, CapabilitiesFault, ChatEntry, Credentials, Delivery, Direction, Exchange, ExchangeKind,
+    HostEvent, Installation, InstalledWebhook, Room, User,
 };
 
 use state::Shared;
@@ -307,6 +307,12 @@ impl Host {
     pub fn notification_count(&self, room_id: u64) -> u64 {
         let inner = self.shared.lock();
         inner.notifications.get(&room_id).copied().unwrap_or(0)
+    }
+
+    /// Breaks (or, with `None`, repairs) the capabilities document, to test
+    /// how add-ons handle a bad host during an install.
+    pub fn set_capabilities_fault(&self, fault: Option<CapabilitiesFault>) {
+        self.shared.lock().capabilities_fault = fault;
     }
 
     /// Makes the next `n` REST API answers 429 with `Retry-After` of

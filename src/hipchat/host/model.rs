@@ -268,6 +268,19 @@ pub enum HostEvent {
     },
 }
 
+/// A deliberate fault in the capabilities document, to test how add-ons
+/// cope with a broken host (see [`super::Host::set_capabilities_fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "status", rename_all = "snake_case")]
+pub enum CapabilitiesFault {
+    /// A valid document whose `links.self` is another URL.
+    WrongSelf,
+    /// 200 with a body that is not JSON.
+    NotJson,
+    /// This status (with HipChat's error envelope).
+    Status(u16),
+}
+
 /// Credentials minted for an installation. Debug never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {

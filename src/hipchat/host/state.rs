@@ -11,7 +11,7 @@ use tokio::sync::broadcast;
 use super::HostOptions;
 use super::clock;
 use super::limits::Limiter;
-use super::model::{Author, ChatEntry, Exchange, HostEvent, Installation, Room};
+use super::model::{Author, CapabilitiesFault, ChatEntry, Exchange, HostEvent, Installation, Room};
 use crate::hipchat::notification::{MessageFormat, Notification};
 use crate::hipchat::sanitize::sanitize_html;
 
@@ -59,6 +59,7 @@ pub(crate) struct Inner {
     pub(crate) tokens_granted: HashMap<String, u64>,
     pub(crate) notifications: HashMap<u64, u64>,
     pub(crate) limiter: Limiter,
+    pub(crate) capabilities_fault: Option<CapabilitiesFault>,
 }
 
 /// State shared by every clone of a `Host` and its routes.

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::envelope;
 use crate::hipchat::capabilities::CapabilitiesDoc;
+use crate::hipchat::host::model::CapabilitiesFault;
 use crate::hipchat::host::state::{Grant, Shared, random_alphanumeric};
 use crate::hipchat::jwt::unix_now;
 use crate::hipchat::token::{TokenRequest, TokenResponse, join_scopes, parse_basic_authorization};
@@ -26,9 +27,22 @@ pub(crate) async fn capabilities(
             .and_then(|h| h.to_str().ok())
             .map(|h| format!("http://{h}"))
     });
-    match base {
-        Some(base) => Json(CapabilitiesDoc::for_host(&base)).into_response(),
-        None => envelope(
+    let fault = shared.lock().capabilities_fault;
+    match (base, fault) {
+        (_, Some(CapabilitiesFault::NotJson)) => {
+            (StatusCode::OK, "<html>capabilities</html>").into_response()
+        }
+        (_, Some(CapabilitiesFault::Status(status))) => envelope(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "capabilities unavailable (a fault set on the host)",
+        ),
+        (Some(base), Some(CapabilitiesFault::WrongSelf)) => {
+            let mut doc = CapabilitiesDoc::for_host(&base);
+            doc.links.self_url = "https://elsewhere.invalid/v2/capabilities".into();
+            Json(doc).into_response()
+        }
+        (Some(base), None) => Json(CapabilitiesDoc::for_host(&base)).into_response(),
+        (None, _) => envelope(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the host does not know its own URL; set its public base URL",
         ),
