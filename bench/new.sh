@@ -37,6 +37,9 @@ hyperfine --shell=none --warmup 3 --runs "$runs" --prepare 'rm -rf p' \
     >&2
 
 echo
+# Other work on the machine inflates medians; the minimum shows the cost
+# when nothing else runs.
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown), $(nproc) cores"
 printf '%-36s %10s %10s %10s %10s\n' "command ($runs runs)" median_ms mean_ms min_ms max_ms
 # CSV columns: command,mean,stddev,median,user,system,min,max (seconds).
 tail -n +2 "$csv" | awk -F, -v goal="$goal_ms" '

@@ -81,7 +81,9 @@ fn creates_the_hipchat_project_tree() {
                 .display()
         )))
         .stdout(predicate::str::contains("cd blogsearch\n"))
-        .stdout(predicate::str::contains("connect dev --tunnel"));
+        .stdout(predicate::str::contains("connect dev --tunnel"))
+        // No spinner or other terminal output when stderr is a pipe.
+        .stderr("");
     let listing: String = tree(&dir.path().join("blogsearch"))
         .into_iter()
         .map(|(path, contents)| {
@@ -243,6 +245,36 @@ fn dot_scaffolds_into_the_current_directory_named_after_it() {
     assert_eq!(
         json(project.join("atlassian-connect.json"))["name"],
         "blogsearch"
+    );
+}
+
+#[test]
+fn every_value_can_be_given_with_define_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    connect_new(dir.path())
+        .args([
+            "--no-git",
+            "-d",
+            "name=blog",
+            "-d",
+            "key=org.blogs.blog",
+            "-d",
+            "vendor=Blogs",
+        ])
+        .args([
+            "-d",
+            "description=Hello",
+            "-d",
+            "vendor-url=http://blogs.example",
+        ])
+        .assert()
+        .success();
+    let descriptor = json(dir.path().join("blog/atlassian-connect.json"));
+    assert_eq!(descriptor["key"], "org.blogs.blog");
+    assert_eq!(descriptor["description"], "Hello");
+    assert_eq!(
+        descriptor["vendor"],
+        serde_json::json!({"name": "Blogs", "url": "http://blogs.example"})
     );
 }
 
