@@ -197,15 +197,12 @@ pub fn locate(raw: &str, cwd: &Path) -> Result<Location, String> {
             is_current_dir: true,
         });
     }
-    if path.components().any(|c| c == Component::ParentDir) && path.file_name().is_none() {
-        return Err(format!(
-            "`{raw}` does not end in a directory name; give the new directory's name last, as in `../blogsearch`"
-        ));
-    }
     let name = path
         .file_name()
         .ok_or_else(|| {
-            format!("`{raw}` does not end in a directory name; give one, such as `blogsearch`")
+            format!(
+                "`{raw}` does not end in a directory name; give the new directory's name last, as in `blogsearch` or `../blogsearch`"
+            )
         })?
         .to_str()
         .ok_or_else(|| {
