@@ -229,6 +229,19 @@ fn a_path_creates_the_project_there_named_after_its_last_part() {
         .stdout(predicate::str::contains("cd addons/blog-search\n"));
     let descriptor = json(dir.path().join("addons/blog-search/atlassian-connect.json"));
     assert_eq!(descriptor["key"], "com.example.blog-search");
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    let absolute = elsewhere.path().join("deep/er/blog");
+    connect_new(dir.path())
+        .arg(&absolute)
+        .arg("--no-git")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "cd {}\n",
+            absolute.display()
+        )));
+    assert!(absolute.join("atlassian-connect.json").is_file());
 }
 
 #[test]

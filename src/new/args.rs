@@ -58,7 +58,7 @@ pub struct NewArgs {
     pub description: Option<String>,
 
     /// The vendor's name, shown with the add-on [default: Example].
-    #[arg(long, value_name = "NAME", help_heading = "Values")]
+    #[arg(long, value_name = "VENDOR", help_heading = "Values")]
     pub vendor: Option<String>,
 
     /// The vendor's web site, an http(s) URL; also the add-on's homepage
