@@ -451,3 +451,45 @@ pub async fn notify(emulator: &Emulator, room: u64, token: &str, body: Value) ->
         .await
         .expect("the notification endpoint answers")
 }
+
+/// `connect new -t hipchat blogsearch --yes --no-git` in `parent`, with the
+/// development stage pointed at `blog` and `port`.
+pub fn new_project(parent: &Path, blog: &Blog, port: u16) -> std::path::PathBuf {
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_connect"))
+        .args(["new", "-t", "hipchat", "blogsearch", "--yes", "--no-git"])
+        .current_dir(parent)
+        .env_remove("CI")
+        .status()
+        .expect("connect new runs");
+    assert!(status.success(), "connect new failed");
+    let dir = parent.join("blogsearch");
+    let config_path = dir.join("config.json");
+    let text = std::fs::read_to_string(&config_path).expect("config.json");
+    let mut config: Value = serde_json::from_str(&text).expect("config.json is JSON");
+    let dev = &mut config["development"];
+    dev["searchHost"] = json!(blog.url);
+    dev["port"] = json!(port);
+    dev["localBaseUrl"] = json!(format!("http://127.0.0.1:{port}"));
+    std::fs::write(&config_path, config.to_string()).expect("config.json written");
+    dir
+}
+
+/// `connect serve` on the project, up and serving its descriptor.
+pub async fn serve(dir: &Path, port: u16) -> Process {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_connect"));
+    command
+        .args(["serve", "--dir"])
+        .arg(dir)
+        .args(["--port", &port.to_string()])
+        .env_remove("NODE_ENV")
+        .env_remove("LISTEN_FDS")
+        .env_remove("LISTEN_PID")
+        .env("AC_LOCAL_BASE_URL", format!("http://127.0.0.1:{port}"));
+    let process = start_process("connect serve", command);
+    wait_until_up(
+        &format!("http://127.0.0.1:{port}/atlassian-connect.json"),
+        &process,
+    )
+    .await;
+    process
+}
