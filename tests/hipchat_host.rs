@@ -497,6 +497,13 @@ async fn records_exchanges_with_decoded_claims_and_no_secret() {
     );
     assert!(
         webhook
+            .request_body
+            .starts_with(r#"{"event": "room_message", "item": {"#),
+        "HipChat's separators: {}",
+        webhook.request_body
+    );
+    assert!(
+        webhook
             .request_headers
             .iter()
             .any(|(k, v)| k == "authorization" && v == "JWT <redacted>")

@@ -153,6 +153,18 @@ impl RoomMessageEvent {
         })
     }
 
+    /// The body exactly as HipChat wrote it: sorted keys, `", "` and
+    /// `": "` separators, one line.
+    pub fn to_hipchat_json(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut serializer = serde_json::Serializer::with_formatter(&mut out, HipChatFormatter);
+        // Writing plain structs of strings and numbers into a Vec cannot fail.
+        if self.serialize(&mut serializer).is_err() {
+            return serde_json::to_vec(self).unwrap_or_default();
+        }
+        out
+    }
+
     /// The message text.
     pub fn text(&self) -> &str {
         &self.item.message.message
@@ -161,6 +173,42 @@ impl RoomMessageEvent {
     /// The room the message was posted in.
     pub fn room_id(&self) -> u64 {
         self.item.room.id
+    }
+}
+
+/// Python's `json.dumps` separators, which HipChat's servers used.
+struct HipChatFormatter;
+
+impl serde_json::ser::Formatter for HipChatFormatter {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
     }
 }
 
@@ -210,6 +258,15 @@ mod tests {
         let back = serde_json::to_value(&event).expect("json");
         let original: Value = serde_json::from_str(HIPCHAT_BODY).expect("json");
         assert_eq!(back, original);
+    }
+
+    #[test]
+    fn writes_the_body_byte_for_byte_as_hipchat_did() {
+        let event = RoomMessageEvent::parse(HIPCHAT_BODY.as_bytes()).expect("valid");
+        assert_eq!(
+            String::from_utf8(event.to_hipchat_json()).expect("utf-8"),
+            HIPCHAT_BODY
+        );
     }
 
     #[test]

@@ -161,7 +161,7 @@ fn event_body(
                     self_url: format!("{api}/room/{}", room.id),
                 },
                 name: room.name.clone(),
-                version: None,
+                version: Some("00000000".into()),
             },
         },
         oauth_client_id: target.oauth_id.clone(),
@@ -177,7 +177,7 @@ async fn deliver(
     entry: &ChatEntry,
 ) -> Delivery {
     let api = format!("{}/v2", shared.base_url().unwrap_or_default());
-    let body = serde_json::to_vec(&event_body(&api, &target, room, user, entry)).ok();
+    let body = Some(event_body(&api, &target, room, user, entry).to_hipchat_json());
     let mut headers = vec![
         ("content-type".to_owned(), "application/json".to_owned()),
         ("user-agent".to_owned(), USER_AGENT.to_owned()),

@@ -174,31 +174,37 @@ pub(crate) fn redact_url(url: &str) -> String {
     parsed.to_string()
 }
 
-/// A body as text for the inspector: secret JSON fields hidden, truncated.
+/// A body as text for the inspector: as sent, unless secret JSON fields
+/// had to be hidden; truncated.
 pub(crate) fn redact_body(body: &[u8]) -> String {
-    let text = match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(mut value) if value.is_object() || value.is_array() => {
-            redact_value(&mut value);
-            serde_json::to_string(&value).unwrap_or_default()
-        }
-        _ => String::from_utf8_lossy(body).into_owned(),
-    };
+    let redacted = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|mut value| {
+            redact_value(&mut value).then(|| serde_json::to_string(&value).unwrap_or_default())
+        });
+    let text = redacted.unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
     truncate(text, RECORDED_BODY_LIMIT)
 }
 
-fn redact_value(value: &mut serde_json::Value) {
+/// Hides secret fields; returns whether there were any.
+fn redact_value(value: &mut serde_json::Value) -> bool {
     match value {
         serde_json::Value::Object(map) => {
+            let mut found = false;
             for (key, v) in map.iter_mut() {
                 if SECRET_KEYS.contains(&key.as_str()) {
                     *v = serde_json::Value::String(REDACTED.into());
+                    found = true;
                 } else {
-                    redact_value(v);
+                    found |= redact_value(v);
                 }
             }
+            found
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_value),
-        _ => {}
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |found, item| redact_value(item) || found),
+        _ => false,
     }
 }
 
@@ -224,6 +230,12 @@ mod tests {
         let text = redact_body(body);
         assert!(!text.contains("s3cret") && !text.contains("t0k"), "{text}");
         assert!(text.contains(r#""oauthId":"a""#), "{text}");
+    }
+
+    #[test]
+    fn keeps_bodies_without_secrets_as_they_were_sent() {
+        let body = br#"{"b": 1, "a": [2, 3]}"#;
+        assert_eq!(redact_body(body), r#"{"b": 1, "a": [2, 3]}"#);
     }
 
     #[test]
