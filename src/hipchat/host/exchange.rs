@@ -201,9 +201,14 @@ fn redact_value(value: &mut serde_json::Value) -> bool {
             }
             found
         }
-        serde_json::Value::Array(items) => items
-            .iter_mut()
-            .fold(false, |found, item| redact_value(item) || found),
+        serde_json::Value::Array(items) => {
+            // Every item must be visited: no short-circuit.
+            let mut found = false;
+            for item in items {
+                found |= redact_value(item);
+            }
+            found
+        }
         _ => false,
     }
 }
@@ -226,9 +231,12 @@ mod tests {
 
     #[test]
     fn hides_the_oauth_secret_and_access_tokens_in_bodies() {
-        let body = br#"{"oauthId":"a","oauthSecret":"s3cret","nested":{"access_token":"t0k"}}"#;
+        let body = br#"{"oauthId":"a","oauthSecret":"s3cret","list":[{"access_token":"t0k"},{"access_token":"t1k"}]}"#;
         let text = redact_body(body);
-        assert!(!text.contains("s3cret") && !text.contains("t0k"), "{text}");
+        assert!(
+            !text.contains("s3cret") && !text.contains("t0k") && !text.contains("t1k"),
+            "{text}"
+        );
         assert!(text.contains(r#""oauthId":"a""#), "{text}");
     }
 
