@@ -190,6 +190,36 @@ async fn opens_while_redis_is_down_and_serves_once_it_is_up() {
 }
 
 #[tokio::test]
+async fn uses_the_password_and_database_in_the_url() {
+    let server = RedisServer::start_with_password(Some("pw-7f3a"));
+    let db3 = server.url().replace("/0", "/3");
+    let store = Store::open(&StoreConfig::Redis { url: db3 }, "p")
+        .await
+        .unwrap();
+    store.put_tenant(&tenant("t1")).await.unwrap();
+    let keyspace = server.command("INFO keyspace").unwrap();
+    assert!(keyspace.contains("db3:keys=1,"), "{keyspace}");
+    assert!(!keyspace.contains("db0:"), "{keyspace}");
+    assert!(
+        !store.describe().contains("pw-7f3a"),
+        "{}",
+        store.describe()
+    );
+
+    let wrong = server.url().replace("pw-7f3a", "not-the-password");
+    let store = Store::open(&StoreConfig::Redis { url: wrong }, "p")
+        .await
+        .unwrap();
+    match timed(store.get_tenant("t1")).await {
+        Err(StoreError::Unavailable(why)) => {
+            assert!(why.contains("password"), "{why}");
+            assert!(!why.contains("not-the-password"), "{why}");
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_bad_url_is_a_clear_error() {
     for url in ["", "localhost:6379", "redis://"] {
         match Store::open(

@@ -16,12 +16,19 @@ pub struct RedisServer {
     port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    password: Option<String>,
 }
 
 impl RedisServer {
     /// Starts `redis-server` on a free loopback port and waits until it
-    /// answers PING. Panics (with the server's log) if it cannot.
+    /// answers. Panics (with the server's log) if it cannot.
     pub fn start() -> RedisServer {
+        RedisServer::start_with_password(None)
+    }
+
+    /// Like [`RedisServer::start`], requiring `password` (`--requirepass`)
+    /// when one is given.
+    pub fn start_with_password(password: Option<&str>) -> RedisServer {
         let mut failures = Vec::new();
         // The free port can be taken between probing and binding; try another.
         for _ in 0..5 {
@@ -30,6 +37,7 @@ impl RedisServer {
                 port: free_port(),
                 dir,
                 child: None,
+                password: password.map(str::to_owned),
             };
             match server.spawn() {
                 Ok(()) => return server,
@@ -44,9 +52,12 @@ impl RedisServer {
         self.port
     }
 
-    /// Its URL, `redis://127.0.0.1:PORT/0`.
+    /// Its URL, `redis://[:PASSWORD@]127.0.0.1:PORT/0`.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        match &self.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{}/0", self.port),
+            None => format!("redis://127.0.0.1:{}/0", self.port),
+        }
     }
 
     /// The server's working directory (holds `redis.log`).
@@ -107,7 +118,7 @@ impl RedisServer {
     /// Sends one command (space-separated words, no quoting) and returns the
     /// raw reply, e.g. `+PONG\r\n`; `None` if the server does not answer.
     pub fn command(&self, command: &str) -> Option<String> {
-        send(self.port, command)
+        send(self.port, self.password.as_deref(), command)
     }
 
     fn spawn(&mut self) -> Result<(), String> {
@@ -120,6 +131,11 @@ impl RedisServer {
             .arg(self.dir.path())
             .arg("--logfile")
             .arg(&log)
+            .args(
+                self.password
+                    .iter()
+                    .flat_map(|p| ["--requirepass", p.as_str()]),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -141,7 +157,7 @@ impl RedisServer {
             }
             // Check it is our process answering, not another server that
             // happened to hold the port.
-            if let Some(info) = send(self.port, "INFO server")
+            if let Some(info) = self.command("INFO server")
                 && info.contains(&format!("process_id:{pid}\r\n"))
             {
                 return Ok(());
@@ -171,14 +187,25 @@ fn free_port() -> u16 {
         .port()
 }
 
-// One inline command, one reply, returned raw (RESP), arrays included.
-fn send(port: u16, command: &str) -> Option<String> {
+// One inline command (after AUTH if needed), one reply, returned raw (RESP),
+// arrays included.
+fn send(port: u16, password: Option<&str>, command: &str) -> Option<String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    stream.write_all(format!("{command}\r\n").as_bytes()).ok()?;
+    let auth = password
+        .map(|p| format!("AUTH {p}\r\n"))
+        .unwrap_or_default();
+    stream
+        .write_all(format!("{auth}{command}\r\n").as_bytes())
+        .ok()?;
+    let mut reader = BufReader::new(stream);
+    if password.is_some() {
+        let mut ok = String::new();
+        read_reply(&mut reader, &mut ok)?;
+    }
     let mut reply = String::new();
-    read_reply(&mut BufReader::new(stream), &mut reply)?;
+    read_reply(&mut reader, &mut reply)?;
     Some(reply)
 }
 
