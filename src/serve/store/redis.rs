@@ -68,6 +68,12 @@ impl RedisStore {
             ));
         }
         let address = redacted(url)?;
+        if url.starts_with("rediss:") {
+            return Err(StoreError::Open(format!(
+                "{address} asks for TLS (rediss://), which this build of connect does not speak: \
+                 use a redis:// URL, through a TLS tunnel (e.g. stunnel) if the server requires TLS"
+            )));
+        }
         let client = ::redis::Client::open(url).map_err(|e| {
             StoreError::Open(format!(
                 "invalid Redis URL {address} ({}): expected redis://[:password@]host[:port][/db]",
@@ -331,6 +337,7 @@ mod tests {
     async fn a_bad_url_is_an_open_error_that_hides_the_password() {
         for url in [
             "",
+            "rediss://:pw-secret@host:1/0",
             "not a url",
             "http://:pw-secret@host:1/0",
             "redis://:pw-secret@host:1/notadb",
