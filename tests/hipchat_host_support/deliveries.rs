@@ -143,6 +143,10 @@ async fn records_exchanges_with_decoded_claims_and_no_secret() {
         .expect("secret")
         .to_owned();
     let exchanges = host.host().exchanges();
+    assert!(
+        exchanges.windows(2).all(|w| w[0].id < w[1].id),
+        "ids grow in recording order"
+    );
     let all = serde_json::to_string(&exchanges).expect("json");
     assert!(!all.contains(&secret), "the oauthSecret never appears");
     let kinds: Vec<(Direction, ExchangeKind)> =

@@ -236,18 +236,16 @@ async fn deliver(
     if error.is_some() {
         record.error.clone_from(&error);
     }
-    let delivery = Delivery {
+    Delivery {
         oauth_id: target.oauth_id,
         key: target.key,
         webhook_id: target.webhook_id,
         url: target.url,
-        exchange_id: record.id,
+        exchange_id: shared.record(record),
         status: answer.as_ref().ok().map(|a| a.status),
         error,
         reply,
-    };
-    shared.record(record);
-    delivery
+    }
 }
 
 /// A 2xx answer that is a JSON object with a `message` is a notification

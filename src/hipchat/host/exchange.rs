@@ -42,7 +42,8 @@ pub(crate) struct Answer {
 pub(crate) async fn send(shared: &Shared, out: Outgoing) -> (Exchange, Result<Answer, String>) {
     let started = Instant::now();
     let mut exchange = Exchange {
-        id: shared.next_id(),
+        // Given when recorded.
+        id: 0,
         at_ms: super::clock::unix_micros() / 1000,
         direction: Direction::ToAddOn,
         kind: out.kind,

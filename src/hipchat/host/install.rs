@@ -376,8 +376,7 @@ pub(crate) async fn uninstall(
             "the add-on answered HTTP {s}; the host removed the installation anyway"
         ));
     }
-    let exchange_id = record.id;
-    shared.record(record);
+    let exchange_id = shared.record(record);
     {
         let mut inner = shared.lock();
         inner.installs.remove(oauth_id);

@@ -180,7 +180,8 @@ pub enum ExchangeKind {
 /// never appear; JWTs are shown decoded in `jwt_claims`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Exchange {
-    /// Increasing id.
+    /// Id, increasing in the order exchanges complete: ask for ids above
+    /// the last one seen to get the new ones.
     pub id: u64,
     /// When it started, Unix milliseconds.
     pub at_ms: u64,

@@ -134,18 +134,21 @@ impl Shared {
         let _ = self.events.send(event);
     }
 
-    /// Stores a completed exchange and publishes it.
-    pub(crate) fn record(&self, exchange: Exchange) {
-        {
-            let mut inner = self.lock();
-            inner.exchanges.push_back(exchange.clone());
-            while inner.exchanges.len() > self.options.exchange_history.max(1) {
-                inner.exchanges.pop_front();
-            }
+    /// Stores a completed exchange, giving it its id, and publishes it;
+    /// returns the id. Ids grow in recording order (under the lock, events
+    /// too), so "ids above the last one seen" is a correct poll.
+    pub(crate) fn record(&self, mut exchange: Exchange) -> u64 {
+        let mut inner = self.lock();
+        exchange.id = self.next_id();
+        let id = exchange.id;
+        inner.exchanges.push_back(exchange.clone());
+        while inner.exchanges.len() > self.options.exchange_history.max(1) {
+            inner.exchanges.pop_front();
         }
         self.publish(HostEvent::Exchange {
             exchange: Box::new(exchange),
         });
+        id
     }
 
     /// The room, created (and announced) if it does not exist yet.

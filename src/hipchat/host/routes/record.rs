@@ -70,7 +70,8 @@ pub(crate) async fn record(
     let oauth_id = caller(&shared, &parts.headers, query.as_deref());
     let base = shared.base_url().unwrap_or_default();
     let mut exchange = Exchange {
-        id: shared.next_id(),
+        // Given when recorded.
+        id: 0,
         at_ms,
         direction: Direction::FromAddOn,
         kind: kind_of(parts.uri.path()),
