@@ -49,7 +49,8 @@ pub struct NewArgs {
     pub list: bool,
 
     /// The add-on key: reverse-DNS, lowercase, unique among add-ons
-    /// [default: com.example.NAME].
+    /// [default: com.example.NAME, if NAME is only lowercase letters,
+    /// digits, `-` and `_`; otherwise it must be given].
     #[arg(long, value_name = "KEY", help_heading = "Values")]
     pub key: Option<String>,
 

@@ -85,3 +85,18 @@ fn force_still_refuses_to_replace_a_directory_with_a_file() {
         1
     );
 }
+
+#[test]
+fn refuses_a_name_taken_by_a_file_even_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("blogsearch"), "a file\n").unwrap();
+    connect_new(dir.path())
+        .args(["blogsearch", "--force"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("exists and is not a directory"));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("blogsearch")).unwrap(),
+        "a file\n"
+    );
+}
