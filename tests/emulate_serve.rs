@@ -62,3 +62,44 @@ async fn hosts_our_own_addon_from_connect_new_and_connect_serve_end_to_end() {
     assert_eq!(status, 200, "{gone}");
     assert_eq!(gone["status"], 204, "{gone}");
 }
+
+#[tokio::test]
+async fn our_addon_refuses_an_install_from_a_host_whose_capabilities_lie() {
+    let blog = Blog::start().await;
+    let work = tempfile::tempdir().expect("a temp dir");
+    let port = free_port();
+    let project = new_project(work.path(), &blog, port);
+    let _addon = serve(&project, port).await;
+    let emulator = Emulator::start(&[]).await;
+    let control = emulator.control();
+    let descriptor = format!("http://127.0.0.1:{port}/atlassian-connect.json");
+
+    for fault in [
+        json!({"fault": "wrongSelf"}),
+        json!({"fault": "notJson"}),
+        json!({"fault": "status", "status": 503}),
+    ] {
+        let (status, _) = control.post("/faults/capabilities", fault.clone()).await;
+        assert_eq!(status, 204);
+        let (status, body) = control
+            .post(
+                "/install",
+                json!({"descriptorUrl": descriptor, "roomId": 1}),
+            )
+            .await;
+        assert_eq!(status, 502, "{fault}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("refused the install"),
+            "{fault}: {message}"
+        );
+    }
+    let (_, installs) = control.get("/installs").await;
+    assert_eq!(installs, json!([]));
+
+    let (status, _) = control
+        .post("/faults/capabilities", json!({"fault": null}))
+        .await;
+    assert_eq!(status, 204);
+    control.install(&descriptor, 1).await;
+}

@@ -16,7 +16,7 @@ use super::views::{DeliveryView, ExchangeView, InstallView, MessageView, RoomVie
 use crate::hipchat::host::User;
 use crate::hipchat::host::{InstallError, MessageError, UninstallError};
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(super) type ApiResult<T> = Result<T, ApiError>;
 
 /// The control API's routes.
 pub fn routes() -> Router<AppState> {
@@ -33,8 +33,18 @@ pub fn routes() -> Router<AppState> {
             "/_emulator/installs/{oauth_id}",
             get(one_install).delete(uninstall),
         )
-        .route("/_emulator/installs/{oauth_id}/revoke", post(revoke))
-        .route("/_emulator/rate-limit", post(force_rate_limit))
+        .route(
+            "/_emulator/installs/{oauth_id}/revoke",
+            post(super::faults::revoke),
+        )
+        .route(
+            "/_emulator/rate-limit",
+            post(super::faults::force_rate_limit),
+        )
+        .route(
+            "/_emulator/faults/capabilities",
+            post(super::faults::capabilities_fault),
+        )
         .route("/_emulator/exchanges", get(exchanges))
         .route("/_emulator/events", get(super::events::stream))
         .route("/_emulator/{*rest}", axum::routing::any(unknown))
@@ -51,7 +61,7 @@ async fn info(State(state): State<AppState>) -> Json<Value> {
 async fn unknown(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!(
         "no control API call at {}; the calls are GET|POST /_emulator/rooms, \
-         POST /_emulator/install, POST /_emulator/installs/{{oauthId}}/revoke, POST /_emulator/rate-limit, GET /_emulator/installs, DELETE /_emulator/installs/{{oauthId}}, \
+         POST /_emulator/install, POST /_emulator/installs/{{oauthId}}/revoke, POST /_emulator/rate-limit, POST /_emulator/faults/capabilities, GET /_emulator/installs, DELETE /_emulator/installs/{{oauthId}}, \
          GET|POST /_emulator/rooms/{{roomId}}/messages, GET /_emulator/exchanges, GET /_emulator/events",
         uri.path()
     ))
@@ -220,7 +230,7 @@ async fn installs(State(state): State<AppState>) -> Json<Vec<InstallView>> {
     )
 }
 
-fn not_installed(oauth_id: &str) -> ApiError {
+pub(super) fn not_installed(oauth_id: &str) -> ApiError {
     ApiError::not_found(format!(
         "no add-on is installed with oauthId {oauth_id}; GET /_emulator/installs lists them"
     ))
@@ -252,34 +262,6 @@ async fn uninstall(
         "status": done.status,
         "exchangeId": done.exchange_id,
     })))
-}
-
-async fn revoke(
-    State(state): State<AppState>,
-    Path(oauth_id): Path<String>,
-) -> ApiResult<StatusCode> {
-    if state.host.revoke(&oauth_id) {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(not_installed(&oauth_id))
-    }
-}
-
-/// Body of `POST /_emulator/rate-limit`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ForcedLimit {
-    /// How many of the next REST API calls answer 429 (0 cancels).
-    next: u32,
-}
-
-async fn force_rate_limit(
-    State(state): State<AppState>,
-    body: Result<Json<ForcedLimit>, JsonRejection>,
-) -> ApiResult<StatusCode> {
-    let Json(body) = body.map_err(json_rejection)?;
-    state.host.force_rate_limit(body.next);
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Query of `GET /_emulator/exchanges`.

@@ -8,6 +8,7 @@
 mod control;
 mod error;
 mod events;
+mod faults;
 mod server;
 mod views;
 mod web;
@@ -16,7 +17,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use crate::logging::LogFormat;
 
-pub use server::{Emulator, EmulatorOptions};
+pub use server::{Emulator, EmulatorOptions, RunningEmulator, reinstall};
 
 /// Arguments of `connect emulate`.
 #[derive(Debug, clap::Args)]

@@ -7,11 +7,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
 
 use super::EmulateArgs;
 use crate::hipchat::host::Room;
-use crate::hipchat::host::{Host, HostOptions, RateLimits};
+use crate::hipchat::host::{Host, HostOptions, InstallError, Installation, RateLimits};
 
 /// State shared by the control API, the event stream and the page.
 #[derive(Clone)]
@@ -172,6 +173,101 @@ impl Emulator {
             .await
             .context("the emulator's server failed")
     }
+}
+
+impl Emulator {
+    /// Serves in a background task (on the current tokio runtime) until
+    /// [`RunningEmulator::stop`] or drop.
+    pub fn spawn(self) -> RunningEmulator {
+        let host = self.state.host.clone();
+        let chat_url = self.state.chat_url.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(self.serve_until(async move {
+            let _ = stopped.await;
+        }));
+        RunningEmulator {
+            host,
+            chat_url,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+}
+
+/// An emulator serving in the background: what `connect dev --emulate`
+/// keeps beside the add-on. Stops when dropped.
+pub struct RunningEmulator {
+    host: Host,
+    chat_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl RunningEmulator {
+    /// The host double (clone it freely).
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// The chat page's URL (with a trailing slash).
+    pub fn chat_url(&self) -> &str {
+        &self.chat_url
+    }
+
+    /// The capabilities document's URL.
+    pub fn capabilities_url(&self) -> String {
+        format!("{}v2/capabilities", self.chat_url)
+    }
+
+    /// Installs the add-on at `descriptor_url` into `room_id`, first
+    /// uninstalling any installation made from the same URL (so a changed
+    /// descriptor takes effect, as a reinstall did in HipChat).
+    pub async fn reinstall(
+        &self,
+        descriptor_url: &str,
+        room_id: Option<u64>,
+    ) -> Result<Installation, InstallError> {
+        reinstall(&self.host, descriptor_url, room_id).await
+    }
+
+    /// Stops serving and waits for the server to finish.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.context("the emulator's task failed")?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Uninstalls every installation made from `descriptor_url`, then installs
+/// it afresh into `room_id`.
+pub async fn reinstall(
+    host: &Host,
+    descriptor_url: &str,
+    room_id: Option<u64>,
+) -> Result<Installation, InstallError> {
+    let previous: Vec<String> = host
+        .installations()
+        .into_iter()
+        .filter(|i| i.descriptor_url == descriptor_url)
+        .map(|i| i.oauth_id)
+        .collect();
+    for oauth_id in previous {
+        // Already gone (a concurrent uninstall) is what we want anyway.
+        let _ = host.uninstall(&oauth_id).await;
+    }
+    host.install(descriptor_url, room_id).await
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 struct Recorded {
     base: String,
     installs: Arc<Mutex<Vec<Value>>>,
+    uninstalls: Arc<Mutex<Vec<String>>>,
     webhooks: Arc<Mutex<Vec<Value>>>,
 }
 
@@ -90,7 +91,13 @@ async fn installed(
     StatusCode::NO_CONTENT
 }
 
-async fn uninstalled() -> StatusCode {
+async fn uninstalled(
+    State(r): State<Recorded>,
+    Path((_variant, oauth_id)): Path<(String, String)>,
+) -> StatusCode {
+    if let Ok(mut gone) = r.uninstalls.lock() {
+        gone.push(oauth_id);
+    }
     StatusCode::NO_CONTENT
 }
 
@@ -138,6 +145,15 @@ impl ScriptedAddon {
     pub fn installs(&self) -> Vec<Value> {
         self.recorded
             .installs
+            .lock()
+            .map(|i| i.clone())
+            .unwrap_or_default()
+    }
+
+    /// The oauthIds of the uninstalls received so far.
+    pub fn uninstalls(&self) -> Vec<String> {
+        self.recorded
+            .uninstalls
             .lock()
             .map(|i| i.clone())
             .unwrap_or_default()

@@ -356,10 +356,10 @@ pub async fn wait_until_up(url: &str, process: &Process) {
     let http = http_client();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        if let Ok(response) = http.get(url).send().await {
-            if response.status().is_success() {
-                return;
-            }
+        if let Ok(response) = http.get(url).send().await
+            && response.status().is_success()
+        {
+            return;
         }
         if tokio::time::Instant::now() > deadline {
             panic!(
@@ -455,13 +455,17 @@ pub async fn notify(emulator: &Emulator, room: u64, token: &str, body: Value) ->
 /// `connect new -t hipchat blogsearch --yes --no-git` in `parent`, with the
 /// development stage pointed at `blog` and `port`.
 pub fn new_project(parent: &Path, blog: &Blog, port: u16) -> std::path::PathBuf {
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_connect"))
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_connect"))
         .args(["new", "-t", "hipchat", "blogsearch", "--yes", "--no-git"])
         .current_dir(parent)
         .env_remove("CI")
-        .status()
+        .output()
         .expect("connect new runs");
-    assert!(status.success(), "connect new failed");
+    assert!(
+        output.status.success(),
+        "connect new failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let dir = parent.join("blogsearch");
     let config_path = dir.join("config.json");
     let text = std::fs::read_to_string(&config_path).expect("config.json");

@@ -1,0 +1,53 @@
+//! The emulator as a library, as `connect dev --emulate` runs it: bound on
+//! a free port, serving in the background, re-installing an add-on when its
+//! descriptor changes.
+
+mod emulate_support;
+
+use connect::emulate::{Emulator, EmulatorOptions};
+use emulate_support::addon::ScriptedAddon;
+use emulate_support::http_client;
+
+#[tokio::test]
+async fn runs_in_process_and_reinstalls_an_addon_from_the_same_descriptor_url() {
+    let addon = ScriptedAddon::start().await;
+    let emulator = Emulator::bind(
+        "127.0.0.1:0".parse().expect("an address"),
+        EmulatorOptions::default(),
+    )
+    .await
+    .expect("the emulator binds");
+    let running = emulator.spawn();
+    let descriptor = addon.descriptor_url("good");
+
+    let first = running
+        .reinstall(&descriptor, Some(1))
+        .await
+        .expect("installed");
+    let second = running
+        .reinstall(&descriptor, Some(1))
+        .await
+        .expect("reinstalled");
+    assert_ne!(
+        first.oauth_id, second.oauth_id,
+        "a reinstall mints new credentials"
+    );
+    let installs = running.host().installations();
+    assert_eq!(installs.len(), 1, "the old installation was left behind");
+    assert_eq!(installs[0].oauth_id, second.oauth_id);
+    assert_eq!(addon.uninstalls(), vec![first.oauth_id.clone()]);
+    assert_eq!(
+        addon.installs()[1]["capabilitiesUrl"],
+        running.capabilities_url()
+    );
+
+    // The page is served while running, and not after stop.
+    let page = running.chat_url().to_owned();
+    let response = http_client().get(&page).send().await.expect("the page");
+    assert_eq!(response.status(), 200);
+    running.stop().await.expect("a clean stop");
+    assert!(
+        http_client().get(&page).send().await.is_err(),
+        "still serving after stop"
+    );
+}
