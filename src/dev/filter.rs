@@ -146,10 +146,14 @@ pub fn load_gitignore(root: &Path) -> (Gitignore, Option<String>) {
     }
 }
 
-/// Whether an event kind can change what the add-on serves (reads and
-/// closes cannot).
+/// Whether an event kind can change what the add-on serves. Reads and
+/// closes cannot; neither can a new folder by itself (the files written
+/// into it have events of their own, which the ignore rules then judge).
 pub fn is_change(kind: &EventKind) -> bool {
-    !matches!(kind, EventKind::Access(_))
+    !matches!(
+        kind,
+        EventKind::Access(_) | EventKind::Create(notify::event::CreateKind::Folder)
+    )
 }
 
 /// The first relevant path of an event, if the event is a change at all.
@@ -293,6 +297,8 @@ mod tests {
         let paths = vec![PathBuf::from("/p/config.json")];
         let read = EventKind::Access(AccessKind::Any);
         assert_eq!(trigger(&r, &read, &paths, |_| false), None);
+        let folder = EventKind::Create(CreateKind::Folder);
+        assert_eq!(trigger(&r, &folder, &paths, |_| true), None);
         for kind in [
             EventKind::Create(CreateKind::File),
             EventKind::Modify(ModifyKind::Any),

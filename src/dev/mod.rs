@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use nix::sys::signal::Signal;
 use url::Url;
 
 use crate::config::{Env, ProjectConfig, StoreConfig};
@@ -197,7 +198,7 @@ fn resolve(args: DevArgs, env: &Env) -> anyhow::Result<Settings> {
         }
         Some(cmd) => (
             PathBuf::from("/bin/sh"),
-            vec!["-c".to_string(), cmd.clone()],
+            vec!["-c".to_string(), supervisor::exec_script(cmd)],
             cmd.clone(),
             false,
         ),
@@ -242,6 +243,14 @@ fn resolve(args: DevArgs, env: &Env) -> anyhow::Result<Settings> {
             args: child_args,
             env: child_env,
             kill_timeout,
+            // `connect serve` is one process: SIGKILL is certain (its store
+            // survives it). The --exec shell turns SIGHUP into SIGKILL for
+            // its whole group.
+            death_signal: if lend_socket {
+                Signal::SIGKILL
+            } else {
+                Signal::SIGHUP
+            },
         },
         lend_socket,
         child_label: label,

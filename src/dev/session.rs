@@ -32,6 +32,8 @@ enum Input {
 
 /// The first and the longest pause between ngrok restarts.
 const BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(30));
+/// The longest a restart waits for a never-ending stream of changes.
+const MAX_HOLD: Duration = Duration::from_secs(1);
 /// How many recent ngrok lines are kept to explain a failure.
 const KEPT_LINES: usize = 5;
 
@@ -73,6 +75,11 @@ struct Session {
     last_lines: VecDeque<String>,
     last_code: Option<u32>,
     spinner: Option<indicatif::ProgressBar>,
+    /// A restart waiting for a burst to settle: the first file, and when.
+    pending: Option<(String, Instant)>,
+    last_change: Instant,
+    /// The public URL the add-on was last started with.
+    announced: Option<String>,
 }
 
 impl Session {
@@ -114,6 +121,9 @@ impl Session {
             last_lines: VecDeque::new(),
             last_code: None,
             spinner: None,
+            pending: None,
+            last_change: Instant::now(),
+            announced: None,
             s,
         })
     }
@@ -145,6 +155,7 @@ impl Session {
                 Phase::Waiting { until, .. } | Phase::Backoff { until } => Some(until),
                 _ => None,
             };
+            let settle_at = self.settle_at();
             tokio::select! {
                 _ = sigint.recv() => break Ok("SIGINT"),
                 _ = sigterm.recv() => break Ok("SIGTERM"),
@@ -164,6 +175,11 @@ impl Session {
                 event = next_tunnel_event(&mut self.tunnel) => {
                     if let Err(err) = self.on_tunnel(event).await {
                         break Err(err);
+                    }
+                }
+                () = sleep_until(settle_at.unwrap_or_else(Instant::now).into()), if settle_at.is_some() => {
+                    if let Some((path, _)) = self.pending.take() {
+                        self.restart(&format!("change detected: {path}")).await;
                     }
                 }
                 () = sleep_until(deadline.unwrap_or_else(Instant::now).into()), if deadline.is_some() => {
@@ -260,13 +276,26 @@ impl Session {
             }
         }
         if let Some(path) = verdict.trigger {
-            let shown = path
-                .strip_prefix(&self.s.project)
-                .unwrap_or(&path)
-                .display()
-                .to_string();
-            self.restart(&format!("change detected: {shown}")).await;
+            let now = Instant::now();
+            self.last_change = now;
+            if self.pending.is_none() {
+                let shown = path
+                    .strip_prefix(&self.s.project)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                self.pending = Some((shown, now));
+            }
         }
+    }
+
+    /// When a pending restart happens: once no relevant batch has arrived
+    /// for two debouncer ticks (a burst still going on delivers one every
+    /// tick), but no later than `MAX_HOLD` after the first change.
+    fn settle_at(&self) -> Option<Instant> {
+        let (_, first) = self.pending.as_ref()?;
+        let quiet = watcher::tick_for(self.s.delay) * 2;
+        Some((self.last_change + quiet).min(*first + MAX_HOLD))
     }
 
     fn ready(&self, public: Option<&str>) {
@@ -393,23 +422,27 @@ impl Session {
 
     async fn on_url(&mut self, url: String) {
         let url = url.trim_end_matches('/').to_string();
-        let (first, previous) = match &self.phase {
-            Phase::Waiting { first, .. } => (*first, None),
+        let first = match &self.phase {
+            Phase::Waiting { first, .. } => *first,
             Phase::Up { url: current, .. } if *current == url => return,
-            Phase::Up { url: current, .. } => (false, Some(current.clone())),
+            Phase::Up { .. } => false,
             _ => return,
         };
         self.finish_spinner();
-        let changed = previous.is_some() || !first;
         self.phase = Phase::Up {
             url: url.clone(),
             since: Instant::now(),
         };
+        let changed = self.announced.as_ref() != Some(&url);
+        self.announced = Some(url.clone());
         if first {
             self.start_child(None);
         } else if changed && self.supervisor.is_running() {
-            self.status.info(&format!("tunnel back at {url}"));
-            self.restart("new public URL").await;
+            // The add-on announces its base URL (descriptor, links): it
+            // must learn the new one.
+            self.restart(&format!("new public URL {url}")).await;
+        } else {
+            self.status.good(&format!("tunnel back at {url}"));
         }
         self.ready(Some(&url));
     }

@@ -45,11 +45,21 @@ pub fn signal_group(pgid: Pid, signal: Signal) {
     let _ = killpg(pgid, signal);
 }
 
+/// How a process group ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupEnd {
+    /// Every member left by itself.
+    Gone,
+    /// Some needed SIGKILL.
+    Killed,
+    /// Some outlived even SIGKILL (stuck in the kernel).
+    Stuck,
+}
+
 /// Waits until no process of group `pgid` is left, reaping members this
 /// process adopted (it is a child subreaper). Sends SIGKILL to the group
-/// if some are still there after `patience`. Returns false if the group
-/// outlived even that (a process stuck in the kernel).
-pub async fn wait_group_gone(pgid: Pid, patience: Duration) -> bool {
+/// if some are still there after `patience`.
+pub async fn wait_group_gone(pgid: Pid, patience: Duration) -> GroupEnd {
     let start = Instant::now();
     let mut killed = false;
     let mut pause = Duration::from_micros(200);
@@ -61,14 +71,18 @@ pub async fn wait_group_gone(pgid: Pid, patience: Duration) -> bool {
             }
         }
         if killpg(pgid, None) == Err(Errno::ESRCH) {
-            return true;
+            return if killed {
+                GroupEnd::Killed
+            } else {
+                GroupEnd::Gone
+            };
         }
         let waited = start.elapsed();
         if waited > patience && !killed {
             signal_group(pgid, Signal::SIGKILL);
             killed = true;
         } else if waited > patience * 2 {
-            return false;
+            return GroupEnd::Stuck;
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(10));
@@ -86,6 +100,16 @@ pub struct ChildSpec {
     pub env: Vec<(String, String)>,
     /// How long a child may take to stop after SIGTERM before SIGKILL.
     pub kill_timeout: Duration,
+    /// The signal the child gets when `connect dev` dies.
+    pub death_signal: Signal,
+}
+
+/// The shell script that runs an `--exec` command so that nothing of it
+/// outlives `connect dev`: the parent-death signal reaches only the shell
+/// (dash does not `exec` a lone command), so the shell answers SIGHUP by
+/// killing its whole process group.
+pub fn exec_script(command: &str) -> String {
+    format!("trap 'kill -KILL 0' HUP\n{{ {command}\n}} & wait $!")
 }
 
 /// A running child.
@@ -146,7 +170,7 @@ impl Supervisor {
             // Its own group has no terminal to read from; `rs` is ours.
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
-        own_group_with_parent_death(&mut cmd, Signal::SIGKILL);
+        own_group_with_parent_death(&mut cmd, self.spec.death_signal);
         if let Some(socket) = socket {
             listener::lend(&mut cmd, socket);
         }
@@ -188,7 +212,7 @@ impl Supervisor {
             signal_group(running.pgid, Signal::SIGKILL);
             let _ = running.child.wait().await;
         }
-        if !wait_group_gone(running.pgid, self.spec.kill_timeout).await {
+        if wait_group_gone(running.pgid, self.spec.kill_timeout).await != GroupEnd::Gone {
             escalated = true;
         }
         Some(Stopped { escalated })
@@ -214,6 +238,14 @@ mod tests {
     use std::os::unix::process::ExitStatusExt;
 
     use super::*;
+
+    #[test]
+    fn the_exec_script_runs_the_command_in_the_background_and_waits() {
+        assert_eq!(
+            exec_script("node app.js # comment"),
+            "trap 'kill -KILL 0' HUP\n{ node app.js # comment\n} & wait $!"
+        );
+    }
 
     #[test]
     fn exit_statuses_read_as_words() {

@@ -1,0 +1,341 @@
+//! Driving `connect dev` as a real process: a project made by `connect
+//! new`, the process with its output collected line by line, HTTP over a
+//! plain socket, and checks on /proc. Every process started here is killed
+//! on drop, with its process group, even when a test fails.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+
+/// The `connect` binary under test.
+pub fn connect() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_connect"))
+}
+
+/// The fake ngrok executable.
+pub fn fake_ngrok() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake-ngrok")
+}
+
+/// A fresh project made by `connect new`, removed on drop.
+pub struct Project {
+    _tmp: tempfile::TempDir,
+    /// The project folder.
+    pub dir: PathBuf,
+}
+
+impl Project {
+    /// Scaffolds `addon` in a temporary folder.
+    pub fn new() -> Self {
+        let tmp = tempfile::tempdir().expect("temporary folder");
+        let status = Command::new(connect())
+            .args(["new", "-y", "--no-git", "addon"])
+            .current_dir(tmp.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .expect("run connect new");
+        assert!(status.success(), "connect new failed");
+        let dir = tmp
+            .path()
+            .join("addon")
+            .canonicalize()
+            .expect("project folder");
+        Self { _tmp: tmp, dir }
+    }
+
+    /// A file of the project.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    /// Writes a file of the project (creating folders).
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    /// Sets the descriptor's description.
+    pub fn set_description(&self, text: &str) {
+        let path = self.path("atlassian-connect.json");
+        let raw = std::fs::read_to_string(&path).expect("descriptor");
+        let mut doc: serde_json::Value = serde_json::from_str(&raw).expect("descriptor JSON");
+        doc["description"] = serde_json::Value::String(text.into());
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).expect("json")).expect("write");
+    }
+}
+
+type Lines = Arc<(Mutex<Vec<String>>, Condvar)>;
+
+/// A running `connect dev`.
+pub struct Dev {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Lines,
+    exited: Option<ExitStatus>,
+}
+
+impl Dev {
+    /// Starts `connect dev ARGS` in `dir` with extra environment variables.
+    pub fn start(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(connect())
+            .arg("dev")
+            .args(args)
+            .current_dir(dir)
+            .envs(envs.iter().copied())
+            .env("NO_COLOR", "1")
+            .env_remove("CONNECT_NGROK")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start connect dev");
+        let lines: Lines = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let out = child.stdout.take().expect("stdout");
+        let err = child.stderr.take().expect("stderr");
+        collect(out, lines.clone());
+        collect(err, lines.clone());
+        Self {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            exited: None,
+        }
+    }
+
+    /// The pid of `connect dev`.
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32)
+    }
+
+    /// Everything printed so far.
+    pub fn output(&self) -> String {
+        lock(&self.lines.0).join("\n")
+    }
+
+    /// How many lines contain `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        let lines = lock(&self.lines.0);
+        lines.iter().filter(|l| l.contains(needle)).count()
+    }
+
+    /// Waits until `n` lines contain `needle`; returns the last such line.
+    pub fn wait_for_nth(&self, needle: &str, n: usize, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        let (lock, cvar) = &*self.lines;
+        let mut lines = crate::support::lock(lock);
+        loop {
+            let found: Vec<&String> = lines.iter().filter(|l| l.contains(needle)).collect();
+            if found.len() >= n {
+                return found[n - 1].clone();
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                panic!(
+                    "no {n}. line with {needle:?} within {timeout:?}; output:\n{}",
+                    lines.join("\n")
+                );
+            }
+            lines = cvar
+                .wait_timeout(lines, deadline - now)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Waits for a line containing `needle`.
+    pub fn wait_for(&self, needle: &str) -> String {
+        self.wait_for_nth(needle, 1, Duration::from_secs(20))
+    }
+
+    /// The port from the "started ... on http://localhost:PORT" line.
+    pub fn port(&self) -> u16 {
+        let line = self.wait_for("started ");
+        let after = line
+            .rsplit("localhost:")
+            .next()
+            .expect("port in the started line");
+        after
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .expect("a port number")
+    }
+
+    /// The pids of every add-on process started so far ("(pid N)").
+    pub fn child_pids(&self) -> Vec<i32> {
+        let lines = lock(&self.lines.0);
+        lines
+            .iter()
+            .filter(|l| l.contains(" dev: "))
+            .filter_map(|l| l.split("(pid ").nth(1))
+            .filter_map(|rest| rest.split(')').next()?.parse().ok())
+            .collect()
+    }
+
+    /// Types a line on its stdin.
+    pub fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{line}").expect("write stdin");
+        stdin.flush().expect("flush stdin");
+    }
+
+    /// Sends a signal to `connect dev` alone.
+    pub fn signal(&self, signal: Signal) {
+        kill(self.pid(), signal).expect("signal connect dev");
+    }
+
+    /// Waits for `connect dev` to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                self.exited = Some(status);
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "connect dev did not exit within {timeout:?}; output:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        for pid in self.child_pids() {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        if self.exited.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Locks the collected lines, even after a panicking test poisoned them.
+fn lock(lines: &Mutex<Vec<String>>) -> std::sync::MutexGuard<'_, Vec<String>> {
+    lines
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn collect(stream: impl Read + Send + 'static, lines: Lines) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            let (lock, cvar) = &*lines;
+            crate::support::lock(lock).push(line);
+            cvar.notify_all();
+        }
+    });
+}
+
+/// `GET path` on 127.0.0.1:port with a fresh connection: status and body.
+pub fn get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply)?;
+    let status = reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP reply: {reply:?}")))?;
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// Polls `GET path` until the body contains `needle`.
+pub fn poll_until(port: u16, path: &str, needle: &str, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        if let Ok((200, body)) = get(port, path) {
+            if body.contains(needle) {
+                return body;
+            }
+            last = body;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("{path} never contained {needle:?} within {timeout:?}; last body: {last}");
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Whether `pid` is a live process (a zombie counts as dead).
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().to_string())
+        })
+        .is_some_and(|rest| !rest.starts_with('Z') && !rest.starts_with('X'))
+}
+
+/// Live processes whose process group is `pgid`.
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let rest = stat.rsplit_once(')')?.1.trim_start().to_string();
+                    let fields: Vec<&str> = rest.split_whitespace().collect();
+                    // state ppid pgrp ...
+                    Some(fields.first()? != &"Z" && fields.get(2)?.parse::<i32>().ok()? == pgid)
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Waits until neither `pid` nor any member of its group is alive.
+pub fn assert_gone(pid: i32, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while alive(pid) || !group_members(pid).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} (or its group: {:?}) is still alive after {timeout:?}",
+            group_members(pid)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Whether the port can be bound again (on every interface, like the add-on).
+pub fn port_is_free(port: u16) -> bool {
+    TcpListener::bind(("0.0.0.0", port)).is_ok()
+}
