@@ -161,3 +161,24 @@ fn the_usage_and_unavailable_replies_render_with_their_context() {
     assert!(down.contains("<b>&lt;i&gt;</b>"), "{down}");
     assert!(uses_only_hipchat_tags(&usage) && uses_only_hipchat_tags(&down));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Whatever one-line text a user types, the descriptor stays valid JSON
+    /// holding exactly that text.
+    #[test]
+    fn any_description_and_vendor_survive_in_the_descriptor(
+        description in "[^\\p{Cc}]{1,80}",
+        vendor in "[^\\p{Cc}]{1,40}",
+    ) {
+        let mut values = values();
+        values.description = description.clone();
+        values.vendor_name = vendor.clone();
+        let files = find(DEFAULT).unwrap().render(&values).unwrap();
+        let raw = &files.iter().find(|f| f.path == Path::new("atlassian-connect.json")).unwrap().contents;
+        let descriptor: serde_json::Value = serde_json::from_slice(raw).unwrap();
+        proptest::prop_assert_eq!(descriptor["description"].as_str(), Some(description.as_str()));
+        proptest::prop_assert_eq!(descriptor["vendor"]["name"].as_str(), Some(vendor.as_str()));
+    }
+}

@@ -217,3 +217,35 @@ fn resolving_without_asking_uses_defaults_and_requires_a_key_it_cannot_derive() 
     let err = resolve(&Given::default(), &defaults(), cwd).unwrap_err();
     assert!(err.to_string().contains("NAME is missing"), "{err}");
 }
+
+mod properties {
+    use std::path::{Component, Path};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_valid_name_is_exactly_one_ordinary_path_component(name in "[a-zA-Z0-9._/\\\\ -]{0,20}") {
+            if check_name(&name).is_ok() {
+                let components: Vec<_> = Path::new(&name).components().collect();
+                prop_assert_eq!(components, vec![Component::Normal(name.as_ref())]);
+            }
+        }
+
+        #[test]
+        fn every_suggestion_is_a_valid_name(raw in "\\PC{0,80}") {
+            if let Some(suggestion) = suggest_name(&raw) {
+                prop_assert_eq!(check_name(&suggestion), Ok(()));
+            }
+        }
+
+        #[test]
+        fn every_derived_or_suggested_key_is_valid(name in "[A-Za-z0-9._ -]{1,60}") {
+            for key in [default_key(&name), suggest_key(&name)].into_iter().flatten() {
+                prop_assert_eq!(check_key(&key), Ok(()));
+            }
+        }
+    }
+}
