@@ -87,6 +87,15 @@ async fn a_person_installs_an_addon_in_the_page_and_sees_linked_results_arrive_l
         "{report:#}"
     );
     assert_eq!(report["messages"], json!(["/hascode rust"]), "{report:#}");
+    // Under the typed message: the add-on it reached and its answer.
+    let deliveries = report["deliveries"].as_array().cloned().unwrap_or_default();
+    assert_eq!(deliveries.len(), 1, "{report:#}");
+    assert!(
+        deliveries[0]
+            .as_str()
+            .is_some_and(|d| d.starts_with("com.example.blogsearch: HTTP 2")),
+        "{report:#}"
+    );
     let results = report["notifications"]
         .as_array()
         .and_then(|list| {

@@ -75,6 +75,23 @@ function renderRooms() {
   $("room-topic").textContent = room ? `room ${room.id}` : "";
 }
 
+async function createRoom(event) {
+  event.preventDefault();
+  const input = $("new-room-name");
+  const name = input.value.trim();
+  if (!name) return;
+  try {
+    const room = await call("POST", "/rooms", { name });
+    input.value = "";
+    await loadRooms();
+    location.hash = `#room-${room.id}`;
+  } catch (err) {
+    input.setCustomValidity(err.message);
+    input.reportValidity();
+    setTimeout(() => input.setCustomValidity(""), 3000);
+  }
+}
+
 function roomFromHash() {
   const match = /^#room-(\d+)$/.exec(location.hash);
   return match ? Number(match[1]) : null;
@@ -136,6 +153,26 @@ async function loadMessages() {
   }
 }
 
+// Under a typed message: which add-ons it reached and how they answered,
+// so a silent add-on is not a mystery.
+function noteDeliveries(messageId, deliveries) {
+  const entry = $("messages").querySelector(`[data-id="${CSS.escape(String(messageId))}"]`);
+  if (!entry) return;
+  const note = el("div", { class: "deliveries" });
+  if (!deliveries.length) {
+    if (!state.installs.some((i) => i.roomId === state.roomId || i.roomId === null)) return;
+    note.append(el("span", { class: "delivery none" }, "no integration's webhook pattern matched"));
+  }
+  for (const d of deliveries) {
+    const failed = d.error || !d.status || d.status >= 300;
+    const text = failed
+      ? `${d.addon}: ${d.status ? `HTTP ${d.status}` : "no answer"}${d.error ? ` (${d.error})` : ""}`
+      : `${d.addon}: HTTP ${d.status}${d.posted ? ", answered inline" : ""}`;
+    note.append(el("span", { class: failed ? "delivery failed" : "delivery ok", title: d.url }, text));
+  }
+  entry.append(note);
+}
+
 async function sendMessage(event) {
   event.preventDefault();
   const input = $("message-input");
@@ -145,7 +182,11 @@ async function sendMessage(event) {
   const empty = $("messages").querySelector(".empty");
   if (empty) empty.remove();
   try {
-    await call("POST", `/rooms/${state.roomId}/messages`, { message: text });
+    const posted = await call("POST", `/rooms/${state.roomId}/messages`, { message: text });
+    // The answer may beat the event stream: show the message now, then
+    // say what each matching add-on made of it.
+    appendMessage(posted.message);
+    noteDeliveries(posted.message.id, posted.deliveries);
   } catch (err) {
     $("messages").append(el("li", { class: "error" }, err.message));
     input.value = text;
@@ -259,6 +300,14 @@ function section(title, content) {
   return el("section", {}, el("h3", {}, title), el("pre", {}, content));
 }
 
+// Claims as JSON, with iat and exp also as readable times.
+function claimsText(claims) {
+  if (!claims) return "";
+  const when = (secs) => new Date(secs * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+  const times = ["iat", "exp"].filter((k) => typeof claims[k] === "number").map((k) => `${k}: ${when(claims[k])}`);
+  return pretty(claims) + (times.length ? `\n\n${times.join("\n")}` : "");
+}
+
 function headerText(headers) {
   if (!headers) return "";
   const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
@@ -284,7 +333,7 @@ function showExchange(id) {
     el("p", { class: "summary" },
       `${exchange.kind || "exchange"} · ${exchange.status || "no answer"} · ${exchange.durationMs ?? "?"} ms · ${formatTime(exchange.startedAt)}`),
     exchange.error ? el("p", { class: "error" }, exchange.error) : null,
-    section("JWT claims", pretty(exchange.jwtClaims)),
+    section("JWT claims", claimsText(exchange.jwtClaims)),
     section("Request headers", headerText(request.headers)),
     section("Request body", pretty(request.body)),
     section("Response headers", headerText(response.headers)),
@@ -364,6 +413,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("message-form").addEventListener("submit", sendMessage);
   loadInfo();
   $("install-form").addEventListener("submit", install);
+  $("room-form").addEventListener("submit", createRoom);
   connectEvents();
   try {
     await refreshAll();
