@@ -430,3 +430,30 @@ async fn creates_rooms_with_the_next_id_and_announces_them() {
         ["General", "Dev", "Wrapped", &format!("Room {}", u64::MAX)]
     );
 }
+
+#[tokio::test]
+async fn refuses_a_second_install_of_the_same_add_on_in_the_same_room_even_while_the_first_runs() {
+    let host = start_host(HostOptions::default()).await;
+    let addon = addon::start(|_, _| {}, Behaviour::default()).await;
+    let url = addon.descriptor_url();
+    let (first, second) = tokio::join!(
+        host.host().install(&url, Some(1)),
+        host.host().install(&url, Some(1))
+    );
+    let results = [first, second];
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(InstallError::AlreadyInstalled { .. })))
+    );
+    assert_eq!(host.host().installations().len(), 1);
+    assert!(
+        host.host().install(&url, None).await.is_ok(),
+        "a global install is another one"
+    );
+}

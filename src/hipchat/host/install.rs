@@ -144,14 +144,23 @@ pub(crate) async fn install(
     let secret = random_alphanumeric(40);
     {
         let mut inner = shared.lock();
-        if let Some(existing) = inner
+        // Installed, or being installed right now (credentials minted).
+        let existing = inner
             .installs
             .values()
             .find(|r| r.installation.key == descriptor.key && r.installation.room_id == room_id)
-        {
+            .map(|r| r.installation.oauth_id.clone())
+            .or_else(|| {
+                inner
+                    .credentials
+                    .iter()
+                    .find(|(_, c)| !c.revoked && c.key == descriptor.key && c.room_id == room_id)
+                    .map(|(id, _)| id.clone())
+            });
+        if let Some(oauth_id) = existing {
             return Err(InstallError::AlreadyInstalled {
                 key: descriptor.key,
-                oauth_id: existing.installation.oauth_id.clone(),
+                oauth_id,
             });
         }
         // Registered before the POST: the add-on proves the credentials
