@@ -1,5 +1,7 @@
-//! The HipChat Connect protocol (see PROTOCOL.md): types and checks shared
-//! by the add-on server and the host double, with no HTTP framework in them.
+//! The HipChat Connect protocol (see PROTOCOL.md). Every module but `host`
+//! is pure protocol, types and checks with no HTTP framework in them, shared
+//! by the add-on server and the host; [`host`] is the HipChat host double
+//! (an axum server) built on them, the core of `connect emulate`.
 
 pub mod capabilities;
 pub mod descriptor;
