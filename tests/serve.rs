@@ -5,6 +5,8 @@
 mod kit;
 mod support;
 
+#[path = "serve/host.rs"]
+mod host;
 #[path = "serve/install.rs"]
 mod install;
 #[path = "serve/operations.rs"]

@@ -1,0 +1,143 @@
+//! `connect serve` against the crate's HipChat host double (the emulator's
+//! core), driven as HipChat would: install from the descriptor URL, chat in
+//! a room, uninstall.
+
+use std::time::Duration;
+
+use connect::hipchat::host::{Host, HostOptions, User};
+use reqwest::StatusCode;
+
+use crate::kit::{Blog, Project, Serve};
+
+struct World {
+    running: connect::hipchat::host::RunningHost,
+    serve: Serve,
+    _blog: Blog,
+    _project: Project,
+}
+
+async fn world() -> World {
+    let blog = Blog::start();
+    let project = Project::new(&blog.url());
+    let serve = Serve::start(project.path(), &[], &[]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = Host::new(HostOptions::default())
+        .unwrap()
+        .start(listener)
+        .unwrap();
+    World {
+        running,
+        serve,
+        _blog: blog,
+        _project: project,
+    }
+}
+
+async fn wait_for_room(
+    host: &Host,
+    room: u64,
+    count: usize,
+) -> Vec<connect::hipchat::host::ChatEntry> {
+    for _ in 0..100 {
+        let entries = host.room_messages(room);
+        if entries.len() >= count {
+            return entries;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    host.room_messages(room)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hipchat_installs_the_add_on_and_its_room_gets_search_results() {
+    let w = world().await;
+    let host = w.running.host();
+    let installation = host
+        .install(
+            &format!("{}/atlassian-connect.json", w.serve.url()),
+            Some(1),
+        )
+        .await
+        .unwrap();
+    let room = wait_for_room(host, 1, 1).await;
+    assert!(
+        room[0].message.contains("has been installed in this room"),
+        "{room:?}"
+    );
+
+    let posted = host
+        .post_message(1, &User::default(), "/hascode rust")
+        .await
+        .unwrap();
+    assert_eq!(posted.deliveries.len(), 1);
+    let delivery = &posted.deliveries[0];
+    assert_eq!(
+        delivery.status,
+        Some(200),
+        "{delivery:?}\n{}",
+        w.serve.logs()
+    );
+    let reply = delivery
+        .reply
+        .as_ref()
+        .expect("the inline answer is posted to the room");
+    assert!(
+        reply.message.contains("rust article 1"),
+        "{}",
+        reply.message
+    );
+    for i in 0..5 {
+        host.post_message(1, &User::default(), &format!("/hascode t{i}"))
+            .await
+            .unwrap();
+    }
+    // One token (proving the install, reused for the notice); replies go inline.
+    assert_eq!(host.token_requests(&installation.oauth_id), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hipchat_uninstalls_the_add_on_and_its_tenant_is_gone() {
+    let w = world().await;
+    let host = w.running.host();
+    let installation = host
+        .install(
+            &format!("{}/atlassian-connect.json", w.serve.url()),
+            Some(1),
+        )
+        .await
+        .unwrap();
+    let credentials = host.credentials(&installation.oauth_id).unwrap();
+    let uninstalled = host.uninstall(&installation.oauth_id).await.unwrap();
+    assert_eq!(uninstalled.status, Some(204));
+    let client = crate::kit::client();
+    let gone = crate::kit::hipchat::deliver(
+        &client,
+        &w.serve.webhook(),
+        &credentials.oauth_id,
+        &credentials.oauth_secret,
+        1,
+        "/hascode x",
+    )
+    .await;
+    assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_install_notice_is_retried_when_hipchat_rate_limits_it() {
+    let w = world().await;
+    let host = w.running.host();
+    host.force_rate_limit(1);
+    host.install(
+        &format!("{}/atlassian-connect.json", w.serve.url()),
+        Some(3),
+    )
+    .await
+    .unwrap();
+    let room = wait_for_room(host, 3, 1).await;
+    assert_eq!(room.len(), 1, "{}", w.serve.logs());
+    assert!(
+        w.serve.logs().contains("rate limited"),
+        "{}",
+        w.serve.logs()
+    );
+}
