@@ -282,6 +282,29 @@ async fn control_api_mistakes_get_json_errors_that_say_how_to_fix_them() {
     );
 }
 
+#[tokio::test]
+async fn stops_promptly_on_sigterm_even_while_a_page_listens_for_events() {
+    let mut emulator = Emulator::start(&[]).await;
+    let events = http_client()
+        .get(emulator.at("/_emulator/events"))
+        .send()
+        .await
+        .expect("the event stream");
+    assert_eq!(events.status(), 200);
+    let pid = i32::try_from(emulator.process.pid()).expect("a pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM sent");
+    let status = emulator.process.wait(Duration::from_secs(5)).await;
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the emulator did not stop cleanly within 5 s: {status:?}"
+    );
+    drop(events);
+}
+
 #[test]
 fn refuses_flags_that_cannot_work_with_a_usage_error() {
     for args in [

@@ -73,6 +73,68 @@ pub async fn stream(
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
+/// Writes what happens on the host to the log, for whoever watches the
+/// terminal: installs, uninstalls, messages, and every exchange that failed.
+/// Runs until the host's event channel closes or `shutdown` flips.
+pub async fn log_events(
+    mut events: tokio::sync::broadcast::Receiver<HostEvent>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let event = tokio::select! {
+            received = events.recv() => received,
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+        };
+        match event {
+            Ok(event) => log_event(&event),
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "the log fell behind the host's events");
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+fn log_event(event: &HostEvent) {
+    match event {
+        HostEvent::RoomCreated { room } => {
+            tracing::info!(room = room.id, name = %room.name, "room created");
+        }
+        HostEvent::Chat { entry } => {
+            let view = MessageView::from(entry);
+            // A message may be 10,000 characters; its start is enough here.
+            let mut message: String = view.message.chars().take(160).collect();
+            if message.len() < view.message.len() {
+                message.push('…');
+            }
+            tracing::info!(room = view.room_id, from = %view.sender, %message, "chat");
+        }
+        HostEvent::Installed { installation } => tracing::info!(
+            key = %installation.key,
+            oauth_id = %installation.oauth_id,
+            room = ?installation.room_id,
+            "add-on installed"
+        ),
+        HostEvent::Uninstalled { oauth_id, key, .. } => {
+            tracing::info!(%key, %oauth_id, "add-on uninstalled");
+        }
+        HostEvent::Exchange { exchange } => {
+            let failed = exchange.error.is_some() || exchange.status.is_none_or(|s| s >= 400);
+            if failed {
+                // URLs and errors come redacted from the host: no tokens.
+                tracing::warn!(
+                    kind = ?exchange.kind,
+                    method = %exchange.method,
+                    url = %exchange.url,
+                    status = ?exchange.status,
+                    error = exchange.error.as_deref().unwrap_or(""),
+                    "exchange with an add-on failed"
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,6 +164,10 @@ impl Emulator {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = self.router();
+        tokio::spawn(super::events::log_events(
+            self.state.host.subscribe(),
+            self.state.shutdown.clone(),
+        ));
         let shutdown = self.shutdown;
         axum::serve(self.listener, router)
             .with_graceful_shutdown(async move {

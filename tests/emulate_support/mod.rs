@@ -27,6 +27,19 @@ pub struct Process {
 }
 
 impl Process {
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
+    /// Waits up to `timeout` for the process to exit.
+    pub async fn wait(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(timeout, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
+
     /// Lines the process wrote so far (stdout and stderr interleaved).
     pub fn output(&self) -> Vec<String> {
         self.output.lock().map(|o| o.clone()).unwrap_or_default()
