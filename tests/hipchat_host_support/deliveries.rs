@@ -9,7 +9,7 @@ use connect::hipchat::host::{
 use serde_json::json;
 
 use super::addon::{self, Behaviour, Reply};
-use super::{installed, start_host};
+use super::{access_token, installed, notify, start_host};
 
 #[tokio::test]
 async fn installs_by_posting_hipchats_body_to_the_callback() {
@@ -456,4 +456,38 @@ async fn refuses_a_second_install_of_the_same_add_on_in_the_same_room_even_while
         host.host().install(&url, None).await.is_ok(),
         "a global install is another one"
     );
+}
+
+#[tokio::test]
+async fn a_global_install_hears_every_room_and_may_notify_any() {
+    let host = start_host(HostOptions::default()).await;
+    let addon = addon::start(|_, _| {}, Behaviour::default()).await;
+    let install = host
+        .host()
+        .install(&addon.descriptor_url(), None)
+        .await
+        .expect("install");
+    assert_eq!(install.room_id, None);
+    assert!(
+        addon.seen().installs[0].get("roomId").is_none(),
+        "no roomId for a global install"
+    );
+    let posted = host
+        .host()
+        .post_message(7, &User::default(), "/hascode rust")
+        .await
+        .expect("post");
+    assert_eq!(posted.deliveries.len(), 1);
+    let (body, _, verified) = &addon.seen().webhooks[0];
+    assert_eq!(body["item"]["room"]["id"], 7);
+    assert_eq!(verified.as_ref().ok().and_then(|c| c.room_id()), Some(7));
+    assert!(
+        host.host().rooms().iter().any(|r| r.id == 7),
+        "the room was created"
+    );
+    let token = access_token(&host, &install.oauth_id).await;
+    for room in [1, 7] {
+        let answer = notify(&host, room, &token, json!({"message": "hi"})).await;
+        assert_eq!(answer.status(), 204, "room {room}");
+    }
 }
