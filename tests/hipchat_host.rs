@@ -7,6 +7,8 @@
 mod addon;
 #[path = "hipchat_host_support/deliveries.rs"]
 mod deliveries;
+#[path = "hipchat_host_support/installs.rs"]
+mod installs;
 #[path = "hipchat_host_support/rest_api.rs"]
 mod rest_api;
 
