@@ -4,9 +4,12 @@
 //! Anything but a 2xx answer with exactly that shape, within the timeout,
 //! is [`SearchError`]; the caller turns it into a friendly reply.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 use url::Url;
 
 use crate::config::SearchConfig;
@@ -15,6 +18,14 @@ use crate::config::SearchConfig;
 pub const SEARCH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Larger answers are refused rather than buffered.
 const MAX_ANSWER_BYTES: usize = 4 << 20;
+/// A blog's answer for a term is reused this long: tag pages change rarely,
+/// and a busy room repeating a search should not hammer the blog.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+/// At most this many terms are remembered.
+const CACHE_TERMS: usize = 1024;
+
+/// A search's outcome, shared by every caller that asked for the same term.
+pub type Outcome = Result<Arc<Vec<Hit>>, Arc<SearchError>>;
 
 /// One search hit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,17 +59,110 @@ pub enum SearchError {
     TooLarge,
 }
 
-/// The blog search client (cheap to clone; shares one connection pool).
+/// The blog search client (cheap to clone; shares one connection pool and
+/// one answer cache).
 #[derive(Clone, Debug)]
 pub struct Search {
     client: reqwest::Client,
     config: SearchConfig,
+    cache: Arc<Mutex<HashMap<String, Slot>>>,
+}
+
+/// A term's cache entry: a recent answer, or a search in flight whose
+/// outcome every concurrent caller waits for (one upstream request).
+#[derive(Debug)]
+enum Slot {
+    Ready(Instant, Arc<Vec<Hit>>),
+    Pending(watch::Receiver<Option<Outcome>>),
+}
+
+/// Removes a pending slot whose search was abandoned (the request that
+/// started it went away), so later callers start their own.
+struct PendingGuard<'a> {
+    search: &'a Search,
+    term: &'a str,
+    done: bool,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut cache = self.search.lock();
+            if matches!(cache.get(self.term), Some(Slot::Pending(_))) {
+                cache.remove(self.term);
+            }
+        }
+    }
 }
 
 impl Search {
     /// A search client over the shared HTTP client.
     pub fn new(client: reqwest::Client, config: SearchConfig) -> Self {
-        Self { client, config }
+        Self {
+            client,
+            config,
+            cache: Arc::default(),
+        }
+    }
+
+    /// Searches the blog for `term`, answering from the cache when a
+    /// successful answer is less than [`CACHE_TTL`] old, and joining a
+    /// search for the same term already in flight. Failures are not cached.
+    pub async fn search(&self, term: &str) -> Outcome {
+        let waiting = {
+            let mut cache = self.lock();
+            match cache.get(term) {
+                Some(Slot::Ready(at, hits)) if at.elapsed() < CACHE_TTL => return Ok(hits.clone()),
+                Some(Slot::Pending(rx)) => Some(rx.clone()),
+                _ => None,
+            }
+        };
+        if let Some(mut rx) = waiting {
+            if let Ok(outcome) = rx.wait_for(Option::is_some).await {
+                if let Some(outcome) = outcome.clone() {
+                    return outcome;
+                }
+            }
+            // The search we waited for was abandoned: search ourselves.
+            return self.fetch(term).await.map(Arc::new).map_err(Arc::new);
+        }
+        let (tx, rx) = watch::channel(None);
+        self.lock().insert(term.to_string(), Slot::Pending(rx));
+        let mut guard = PendingGuard {
+            search: self,
+            term,
+            done: false,
+        };
+        let outcome: Outcome = self.fetch(term).await.map(Arc::new).map_err(Arc::new);
+        {
+            let mut cache = self.lock();
+            match &outcome {
+                Ok(hits) => {
+                    if cache.len() >= CACHE_TERMS {
+                        cache.retain(|_, slot| match slot {
+                            Slot::Ready(at, _) => at.elapsed() < CACHE_TTL,
+                            Slot::Pending(_) => true,
+                        });
+                    }
+                    if cache.len() >= CACHE_TERMS {
+                        cache.retain(|_, slot| matches!(slot, Slot::Pending(_)));
+                    }
+                    cache.insert(term.to_string(), Slot::Ready(Instant::now(), hits.clone()));
+                }
+                Err(_) => {
+                    cache.remove(term);
+                }
+            }
+            guard.done = true;
+        }
+        let _ = tx.send(Some(outcome.clone()));
+        outcome
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The blog's home page.
@@ -87,8 +191,8 @@ impl Search {
         )
     }
 
-    /// Searches the blog for `term`.
-    pub async fn search(&self, term: &str) -> Result<Vec<Hit>, SearchError> {
+    /// Asks the blog for `term` (no cache).
+    pub async fn fetch(&self, term: &str) -> Result<Vec<Hit>, SearchError> {
         let url = self.search_url(term)?;
         let response = self
             .client

@@ -128,7 +128,7 @@ pub async fn room_message(
                 let kind = ReplyKind::Results {
                     term,
                     tag_url: &tag_url,
-                    hits: &hits,
+                    hits: hits.as_slice(),
                     max_displayed: app.max_results_displayed,
                 };
                 (app.replies.render(&blog_url, &kind), Color::Green)

@@ -117,3 +117,32 @@ async fn keeps_the_message_within_ten_thousand_characters() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_and_concurrent_searches_for_one_term_ask_the_blog_once() {
+    let w = installed().await;
+    w.blog.set_mode(BlogMode::Slow(Duration::from_millis(300)));
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (client, url) = (w.client.clone(), w.serve.webhook());
+        tasks.push(tokio::spawn(async move {
+            kit::hipchat::deliver(&client, &url, ID, SECRET, 1, "/hascode same").await
+        }));
+    }
+    for task in tasks {
+        let note: serde_json::Value = task.await.unwrap().json().await.unwrap();
+        assert!(message(&note).contains("same article 1"), "{note}");
+    }
+    ask(&w, "/hascode same").await;
+    assert_eq!(w.blog.queries(), vec!["tag=same"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_search_is_not_remembered() {
+    let w = installed().await;
+    w.blog.set_mode(BlogMode::Status(503));
+    assert!(message(&ask(&w, "/hascode flaky").await).contains("cannot be searched"));
+    w.blog.set_mode(BlogMode::Normal);
+    assert!(message(&ask(&w, "/hascode flaky").await).contains("flaky article 1"));
+    assert_eq!(w.blog.queries().len(), 2);
+}
