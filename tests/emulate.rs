@@ -231,6 +231,52 @@ async fn streams_messages_and_exchanges_to_the_page_as_server_sent_events() {
 }
 
 #[tokio::test]
+async fn waits_for_the_next_notification_so_ci_scripts_need_no_sleep() {
+    let emulator = Emulator::start(&[]).await;
+    let addon = ScriptedAddon::start().await;
+    let control = emulator.control();
+    control.install(&addon.descriptor_url("good"), 1).await;
+    let (_, before) = control
+        .post("/rooms/1/messages", json!({"message": "warming up"}))
+        .await;
+    let last = before["message"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    // Nothing new: the wait ends empty-handed when its time is up.
+    let started = std::time::Instant::now();
+    let (status, none) = control
+        .get(&format!(
+            "/rooms/1/messages?after={last}&kind=notification&waitMs=300"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(none, json!([]));
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    // A waiting reader gets the add-on's answer as soon as it is posted.
+    let waiting = {
+        let control = emulator.control();
+        let path = format!("/rooms/1/messages?after={last}&kind=notification&waitMs=10000");
+        tokio::spawn(async move { control.get(&path).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    control
+        .post("/rooms/1/messages", json!({"message": "/ping"}))
+        .await;
+    let (status, replies) = waiting.await.expect("the waiting request");
+    assert_eq!(status, 200, "{replies}");
+    assert_eq!(replies[0]["kind"], "notification", "{replies}");
+    assert_eq!(replies[0]["message"], "pong <script>x</script>");
+
+    let (status, body) = control.get("/rooms/1/messages?after=nope").await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = control.get("/rooms/1/messages?kind=reply").await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
 async fn control_api_mistakes_get_json_errors_that_say_how_to_fix_them() {
     let emulator = Emulator::start(&[]).await;
     let control = emulator.control();

@@ -25,7 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/_emulator/rooms", get(rooms).post(create_room))
         .route(
             "/_emulator/rooms/{room_id}/messages",
-            get(room_messages).post(post_message),
+            get(super::history::room_messages).post(post_message),
         )
         .route("/_emulator/install", post(install))
         .route("/_emulator/installs", get(installs))
@@ -94,7 +94,7 @@ async fn create_room(
     Ok((StatusCode::CREATED, Json(RoomView::from(&room))))
 }
 
-fn room_path(path: Result<Path<String>, PathRejection>) -> ApiResult<u64> {
+pub(super) fn room_path(path: Result<Path<String>, PathRejection>) -> ApiResult<u64> {
     let Path(raw) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     raw.parse().map_err(|_| {
         ApiError::bad_request(format!(
@@ -103,7 +103,7 @@ fn room_path(path: Result<Path<String>, PathRejection>) -> ApiResult<u64> {
     })
 }
 
-fn existing_room(state: &AppState, room_id: u64) -> ApiResult<()> {
+pub(super) fn existing_room(state: &AppState, room_id: u64) -> ApiResult<()> {
     if state.host.rooms().iter().any(|r| r.id == room_id) {
         Ok(())
     } else {
@@ -112,16 +112,6 @@ fn existing_room(state: &AppState, room_id: u64) -> ApiResult<()> {
              (installing into a room id creates it)"
         )))
     }
-}
-
-async fn room_messages(
-    State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<Vec<MessageView>>> {
-    let room_id = room_path(path)?;
-    existing_room(&state, room_id)?;
-    let entries = state.host.room_messages(room_id);
-    Ok(Json(entries.iter().map(MessageView::from).collect()))
 }
 
 /// Body of `POST /_emulator/rooms/{roomId}/messages`.

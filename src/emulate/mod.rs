@@ -9,6 +9,7 @@ mod control;
 mod error;
 mod events;
 mod faults;
+mod history;
 mod server;
 mod views;
 mod web;

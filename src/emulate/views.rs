@@ -31,7 +31,7 @@ impl From<&Room> for RoomView {
 }
 
 /// Whether a chat entry was typed by a user or posted by an add-on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum MessageKind {
     /// Typed by a user.
