@@ -110,7 +110,7 @@ impl Search {
     /// search for the same term already in flight. Failures are not cached.
     pub async fn search(&self, term: &str) -> Outcome {
         let waiting = {
-            let mut cache = self.lock();
+            let cache = self.lock();
             match cache.get(term) {
                 Some(Slot::Ready(at, hits)) if at.elapsed() < CACHE_TTL => return Ok(hits.clone()),
                 Some(Slot::Pending(rx)) => Some(rx.clone()),
@@ -118,10 +118,10 @@ impl Search {
             }
         };
         if let Some(mut rx) = waiting {
-            if let Ok(outcome) = rx.wait_for(Option::is_some).await {
-                if let Some(outcome) = outcome.clone() {
-                    return outcome;
-                }
+            if let Ok(outcome) = rx.wait_for(Option::is_some).await
+                && let Some(outcome) = outcome.clone()
+            {
+                return outcome;
             }
             // The search we waited for was abandoned: search ourselves.
             return self.fetch(term).await.map(Arc::new).map_err(Arc::new);
