@@ -125,8 +125,13 @@ async fn a_person_installs_an_addon_in_the_page_and_sees_linked_results_arrive_l
     );
 
     // The inspector showed the signed webhook with its claims decoded.
-    let (_, installs) = emulator.control().get("/installs").await;
-    let oauth_id = installs[0]["oauthId"].as_str().unwrap_or("?").to_owned();
+    // The page said "Installed (oauthId X)."; the claims name X as issuer.
+    let oauth_id = report["installStatus"]
+        .as_str()
+        .and_then(|s| s.strip_prefix("Installed (oauthId "))
+        .and_then(|s| s.strip_suffix(")."))
+        .unwrap_or_else(|| panic!("no oauthId in {report:#}"))
+        .to_owned();
     let claims = report["jwtClaims"].as_str().unwrap_or("");
     assert!(claims.contains(&oauth_id), "claims shown: {claims}");
     assert!(
@@ -134,6 +139,14 @@ async fn a_person_installs_an_addon_in_the_page_and_sees_linked_results_arrive_l
         "{report:#}"
     );
     assert_eq!(report["consoleErrors"], json!([]), "the page logged errors");
+
+    assert_eq!(report["uninstallStatus"], "Uninstalled.", "{report:#}");
+    let (_, installs) = emulator.control().get("/installs").await;
+    assert_eq!(
+        installs,
+        json!([]),
+        "the page's Uninstall left the add-on installed"
+    );
 
     let png = std::fs::read(&screenshot).expect("the screenshot was written");
     assert!(
