@@ -119,6 +119,7 @@ function messageNode(message) {
   } else {
     body.textContent = message.message;
   }
+  if (message.card && typeof message.card === "object") body.append(cardNode(message.card));
   const kind = message.kind === "notification" ? "notification" : "message";
   const color = message.color ? ` color-${message.color}` : "";
   return el("li", { class: `entry ${kind}${color}`, "data-id": message.id, "data-format": message.format },
@@ -127,6 +128,31 @@ function messageNode(message) {
       kind === "notification" ? el("span", { class: "badge" }, message.format || "html") : null,
       el("time", { datetime: message.date }, formatTime(message.date))),
     body);
+}
+
+// Only http(s) links from add-on data; anything else is shown as text.
+function safeUrl(value) {
+  try {
+    const url = new URL(String(value));
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch (_) {
+    return null;
+  }
+}
+
+// A notification's card (title, description, link), as text: cards are
+// add-on data and are not sanitised by the host.
+function cardNode(card) {
+  const href = safeUrl(card.url);
+  const title = card.title ? String(card.title) : "";
+  const description = typeof card.description === "string"
+    ? card.description
+    : (card.description && card.description.value) || "";
+  return el("div", { class: "card" },
+    title ? el("div", { class: "card-title" },
+      href ? el("a", { href, target: "_blank", rel: "noopener noreferrer" }, title) : title) : null,
+    description ? el("div", { class: "card-description" }, String(description)) : null,
+    card.style ? el("div", { class: "card-style" }, `card: ${card.style}`) : null);
 }
 
 function appendMessage(message) {
