@@ -352,6 +352,23 @@ async fn stops_promptly_on_sigterm_even_while_a_page_listens_for_events() {
 }
 
 #[test]
+fn says_which_port_is_taken_and_how_to_pick_another() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to occupy");
+    let port = taken.local_addr().expect("an address").port().to_string();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_connect"))
+        .args(["emulate", "--port", &port])
+        .output()
+        .expect("connect runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--port (0 picks a free one)"), "{stderr}");
+}
+
+#[test]
 fn refuses_flags_that_cannot_work_with_a_usage_error() {
     for args in [
         vec!["emulate", "--messages-per-room", "0"],
