@@ -233,6 +233,9 @@ function renderInstalls() {
       el("div", { class: "install-name" }, install.name || install.key),
       el("div", { class: "install-key" }, install.key),
       el("div", { class: "install-url", title: install.descriptorUrl }, install.descriptorUrl),
+      ...(install.webhooks || []).map((hook) =>
+        el("div", { class: "install-hook", title: `${hook.url} (${hook.authentication})` },
+          `${hook.event}${hook.pattern ? ` ${hook.pattern}` : ""}`)),
       el("button", { type: "button", class: "uninstall", onclick: () => uninstall(install) }, "Uninstall"))));
 }
 
