@@ -18,6 +18,7 @@ use super::hipchat_client::HostClient;
 use super::reply::Replies;
 use super::search::Search;
 use super::store::Store;
+use super::tenants::TenantCache;
 use super::tokens::Tokens;
 use super::{install, uninstall, webhook};
 use crate::config::HostWhitelist;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub host: HostClient,
     /// The access-token cache.
     pub tokens: Tokens,
+    /// Recently read tenants, for the webhook path.
+    pub tenants: TenantCache,
     /// The blog search.
     pub search: Search,
     /// The room reply templates.

@@ -150,6 +150,7 @@ async fn prove(app: &AppState, request: &InstallRequest) -> Result<Tenant, Serve
         installed_at: now_unix(),
     };
     app.store.put_tenant(&tenant).await?;
+    app.tenants.forget(&tenant.oauth_id);
     // The proving token replaces any cached one from older credentials.
     app.tokens
         .remember(&tenant.oauth_id, &token, &app.scope)

@@ -16,6 +16,7 @@ pub mod search;
 pub mod shutdown;
 mod startup;
 pub mod store;
+pub mod tenants;
 pub mod tokens;
 pub mod uninstall;
 pub mod webhook;

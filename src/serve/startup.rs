@@ -16,6 +16,7 @@ use super::listener::{self, ListenSource};
 use super::reply::Replies;
 use super::search::Search;
 use super::store::{self, Store};
+use super::tenants::TenantCache;
 use super::tokens::Tokens;
 use super::{ServeArgs, shutdown};
 use crate::config::{self, Env, ProjectConfig};
@@ -104,6 +105,7 @@ async fn serve(
         scope: join_scopes(&descriptor.scopes),
         descriptor,
         tokens: Tokens::new(store.clone(), host.clone()),
+        tenants: TenantCache::default(),
         store: store.clone(),
         host,
         search: Search::new(http, config.search.clone()),

@@ -43,6 +43,7 @@ pub async fn uninstall(
             ..
         }) => {
             app.store.delete_tenant(&oauth_id).await?;
+            app.tenants.forget(&oauth_id);
             tracing::info!(tenant = %oauth_id, "uninstalled; tenant and tokens deleted");
             Ok(StatusCode::NO_CONTENT)
         }

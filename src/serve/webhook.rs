@@ -15,10 +15,10 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use super::app::{Shared, WebhookRoute};
+use super::app::{AppState, Shared, WebhookRoute};
 use super::errors::ServeError;
 use super::reply::ReplyKind;
-use super::store::TenantStore;
+use super::store::{Tenant, TenantStore};
 use crate::hipchat::jwt::{self, VerifyOptions};
 use crate::hipchat::notification::{Color, Notification};
 use crate::hipchat::webhook::RoomMessageEvent;
@@ -85,6 +85,29 @@ pub fn command_and_term<'a>(text: &'a str, pattern: Option<&regex::Regex>) -> (&
     (&text[..end], text[end..].trim())
 }
 
+/// Reads the tenant from the store (remembering it) and authenticates.
+async fn verify_with_store(
+    app: &AppState,
+    issuer: &str,
+    token: &str,
+    body: &[u8],
+    options: &VerifyOptions,
+) -> Result<(Arc<Tenant>, RoomMessageEvent), ServeError> {
+    let tenant = tokio::time::timeout(STORE_DEADLINE, app.store.get_tenant(issuer))
+        .await
+        .map_err(|_| {
+            ServeError::StoreUnavailable(format!(
+                "the store did not answer within {}s",
+                STORE_DEADLINE.as_secs()
+            ))
+        })??
+        .ok_or(ServeError::UnknownIssuer)?;
+    let tenant = Arc::new(tenant);
+    app.tenants.insert(tenant.clone());
+    let event = authenticate(token, &tenant.oauth_secret, body, options)?;
+    Ok((tenant, event))
+}
+
 /// Handles a POST to a room_message webhook path.
 pub async fn room_message(
     State(app): State<Shared>,
@@ -96,21 +119,19 @@ pub async fn room_message(
     let body = body_bytes(body)?;
     let token = token(&headers, uri.query())?;
     let issuer = claimed_issuer(&token)?;
-    let tenant = tokio::time::timeout(STORE_DEADLINE, app.store.get_tenant(&issuer))
-        .await
-        .map_err(|_| {
-            ServeError::StoreUnavailable(format!(
-                "the store did not answer within {}s",
-                STORE_DEADLINE.as_secs()
-            ))
-        })??
-        .ok_or(ServeError::UnknownIssuer)?;
-    let event = authenticate(
-        &token,
-        &tenant.oauth_secret,
-        &body,
-        &VerifyOptions::now(app.max_token_age),
-    )?;
+    let options = VerifyOptions::now(app.max_token_age);
+    let (tenant, event) = match app.tenants.get(&issuer) {
+        Some(cached) => match authenticate(&token, &cached.oauth_secret, &body, &options) {
+            Ok(event) => (cached, event),
+            // The secret may have changed (a re-install through another
+            // server): the store has the last word.
+            Err(ServeError::BadJwt(_)) => {
+                verify_with_store(&app, &issuer, &token, &body, &options).await?
+            }
+            Err(other) => return Err(other),
+        },
+        None => verify_with_store(&app, &issuer, &token, &body, &options).await?,
+    };
     if event.event != "room_message" {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
