@@ -144,6 +144,62 @@ async fn installs_an_addon_and_delivers_matching_messages_signed_with_jwt() {
 }
 
 #[tokio::test]
+async fn a_room_install_hears_only_its_room_and_a_global_one_hears_every_room() {
+    let emulator = Emulator::start(&[]).await;
+    let addon = ScriptedAddon::start().await;
+    let control = emulator.control();
+    // Installing into an unknown room id creates that room, as HipChat's
+    // ids are the user's to choose here.
+    let in_room = control
+        .install(&addon.descriptor_url("good"), 2589171)
+        .await;
+    let (_, rooms) = control.get("/rooms").await;
+    assert!(
+        rooms
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["id"] == 2589171)),
+        "{rooms}"
+    );
+    let (status, global) = control
+        .post(
+            "/install",
+            json!({"descriptorUrl": addon.descriptor_url("viewer")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{global}");
+    assert_eq!(global["roomId"], serde_json::Value::Null);
+
+    let reached = |posted: &serde_json::Value| -> Vec<String> {
+        posted["deliveries"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .map(|d| d["oauthId"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (_, in_its_room) = control
+        .post("/rooms/2589171/messages", json!({"message": "/ping"}))
+        .await;
+    let mut expected = vec![
+        in_room.clone(),
+        global["oauthId"].as_str().unwrap_or("").to_owned(),
+    ];
+    let mut got = reached(&in_its_room);
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected);
+    let (_, elsewhere) = control
+        .post("/rooms/1/messages", json!({"message": "/ping"}))
+        .await;
+    assert_eq!(
+        reached(&elsewhere),
+        vec![global["oauthId"].as_str().unwrap_or("").to_owned()]
+    );
+}
+
+#[tokio::test]
 async fn uninstalling_revokes_the_credentials_then_tells_the_addon() {
     let emulator = Emulator::start(&[]).await;
     let addon = ScriptedAddon::start().await;
