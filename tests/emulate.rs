@@ -385,7 +385,7 @@ async fn control_api_mistakes_get_json_errors_that_say_how_to_fix_them() {
 }
 
 #[tokio::test]
-async fn stops_promptly_on_sigterm_even_while_a_page_listens_for_events() {
+async fn stops_promptly_on_sigterm_even_while_a_page_listens_and_a_script_waits() {
     let mut emulator = Emulator::start(&[]).await;
     let events = http_client()
         .get(emulator.at("/_emulator/events"))
@@ -393,6 +393,11 @@ async fn stops_promptly_on_sigterm_even_while_a_page_listens_for_events() {
         .await
         .expect("the event stream");
     assert_eq!(events.status(), 200);
+    let waiting = {
+        let control = emulator.control();
+        tokio::spawn(async move { control.get("/rooms/1/messages?waitMs=30000").await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let pid = i32::try_from(emulator.process.pid()).expect("a pid");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
@@ -405,6 +410,8 @@ async fn stops_promptly_on_sigterm_even_while_a_page_listens_for_events() {
         "the emulator did not stop cleanly within 5 s: {status:?}"
     );
     drop(events);
+    let (status, messages) = waiting.await.expect("the waiting request");
+    assert_eq!((status, messages), (200, json!([])));
 }
 
 #[test]

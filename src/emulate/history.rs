@@ -72,8 +72,13 @@ pub async fn room_messages(
         return Ok(Json(found));
     }
     let deadline = tokio::time::Instant::now() + wait;
+    let mut shutdown = state.shutdown.clone();
     loop {
-        let event = tokio::time::timeout_at(deadline, events.recv()).await;
+        let event = tokio::select! {
+            event = tokio::time::timeout_at(deadline, events.recv()) => event,
+            // Stopping: answer now rather than hold the shutdown up.
+            _ = shutdown.wait_for(|stopping| *stopping) => break,
+        };
         match event {
             // Time is up, or the host is going away: answer what there is.
             Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => break,
