@@ -22,7 +22,11 @@ async fn prints_its_urls_and_serves_the_page_and_the_capabilities_document() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.expect("html");
     assert!(html.contains("id=\"messages\""), "{html}");
-    for asset in ["/_emulator/assets/app.js", "/_emulator/assets/app.css"] {
+    for asset in [
+        "/_emulator/assets/app.js",
+        "/_emulator/assets/inspector.js",
+        "/_emulator/assets/app.css",
+    ] {
         let response = http.get(emulator.at(asset)).send().await.expect("an asset");
         assert_eq!(response.status(), 200, "{asset}");
     }

@@ -8,13 +8,18 @@ use axum::routing::get;
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
+const INSPECTOR_JS: &str = include_str!("assets/inspector.js");
 const APP_CSS: &str = include_str!("assets/app.css");
 
 /// Routes of the page and its assets; stateless, so it merges into any router.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(index))
-        .route("/_emulator/assets/app.js", get(app_js))
+        .route("/_emulator/assets/app.js", get(|| script(APP_JS)))
+        .route(
+            "/_emulator/assets/inspector.js",
+            get(|| script(INSPECTOR_JS)),
+        )
         .route("/_emulator/assets/app.css", get(app_css))
 }
 
@@ -29,13 +34,13 @@ async fn index() -> impl IntoResponse {
     )
 }
 
-async fn app_js() -> impl IntoResponse {
+async fn script(source: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        APP_JS,
+        source,
     )
 }
 
@@ -56,13 +61,14 @@ mod tests {
     #[test]
     fn the_page_loads_exactly_the_assets_that_are_served() {
         assert!(INDEX_HTML.contains(r#"src="/_emulator/assets/app.js""#));
+        assert!(INDEX_HTML.contains(r#"src="/_emulator/assets/inspector.js""#));
         assert!(INDEX_HTML.contains(r#"href="/_emulator/assets/app.css""#));
     }
 
     #[test]
     fn the_script_finds_every_element_it_uses_in_the_page() {
         let ids = regex::Regex::new(r#"\$\("([a-z-]+)"\)"#).expect("valid regex");
-        for found in ids.captures_iter(APP_JS) {
+        for found in ids.captures_iter(&format!("{APP_JS}{INSPECTOR_JS}")) {
             let id = &found[1];
             assert!(
                 INDEX_HTML.contains(&format!(r#"id="{id}""#)),
