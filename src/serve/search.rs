@@ -22,7 +22,7 @@ const MAX_ANSWER_BYTES: usize = 4 << 20;
 /// and a busy room repeating a search should not hammer the blog.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 /// At most this many terms are remembered.
-const CACHE_TERMS: usize = 1024;
+const CACHE_TERMS: usize = 256;
 
 /// A search's outcome, shared by every caller that asked for the same term.
 pub type Outcome = Result<Arc<Vec<Hit>>, Arc<SearchError>>;
