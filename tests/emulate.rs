@@ -278,6 +278,18 @@ async fn control_api_mistakes_get_json_errors_that_say_how_to_fix_them() {
     assert!(message(&body).contains("POST /_emulator/install"), "{body}");
 
     let response = http_client()
+        .put(emulator.at("/_emulator/install"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 405);
+    let body: serde_json::Value = response.json().await.expect("a JSON error");
+    assert!(
+        message(&body).contains("PUT is not a control API call"),
+        "{body}"
+    );
+
+    let response = http_client()
         .post(emulator.at("/_emulator/install"))
         .header("content-type", "application/json")
         .body("{not json")

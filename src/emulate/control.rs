@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/_emulator/exchanges", get(exchanges))
         .route("/_emulator/events", get(super::events::stream))
         .route("/_emulator/{*rest}", axum::routing::any(unknown))
+        .method_not_allowed_fallback(wrong_method)
 }
 
 async fn info(State(state): State<AppState>) -> Json<Value> {
@@ -58,13 +59,28 @@ async fn info(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
+/// Every call, for the errors that answer a call that does not exist.
+const CALLS: &str = "GET /_emulator, GET|POST /_emulator/rooms, \
+    GET|POST /_emulator/rooms/{roomId}/messages, POST /_emulator/install, \
+    GET /_emulator/installs, GET|DELETE /_emulator/installs/{oauthId}, \
+    POST /_emulator/installs/{oauthId}/revoke, POST /_emulator/rate-limit, \
+    POST /_emulator/faults/capabilities, GET /_emulator/exchanges, GET /_emulator/events";
+
 async fn unknown(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!(
-        "no control API call at {}; the calls are GET|POST /_emulator/rooms, \
-         POST /_emulator/install, POST /_emulator/installs/{{oauthId}}/revoke, POST /_emulator/rate-limit, POST /_emulator/faults/capabilities, GET /_emulator/installs, DELETE /_emulator/installs/{{oauthId}}, \
-         GET|POST /_emulator/rooms/{{roomId}}/messages, GET /_emulator/exchanges, GET /_emulator/events",
+        "no control API call at {}; the calls are {CALLS}",
         uri.path()
     ))
+}
+
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{method} is not a control API call on {}; the calls are {CALLS}",
+            uri.path()
+        ),
+    )
 }
 
 async fn rooms(State(state): State<AppState>) -> Json<Vec<RoomView>> {
