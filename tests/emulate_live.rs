@@ -34,6 +34,8 @@ async fn streams_messages_and_exchanges_to_the_page_as_server_sent_events() {
             json!({"message": "/ping from the stream test"}),
         )
         .await;
+    control.install(&addon.descriptor_url("viewer"), 1).await;
+    control.post("/rooms", json!({"name": "Later"})).await;
 
     let mut seen = String::new();
     let wanted = [
@@ -41,6 +43,10 @@ async fn streams_messages_and_exchanges_to_the_page_as_server_sent_events() {
         "/ping from the stream test",
         "event: exchange",
         "pong",
+        "event: installs",
+        "com.example.scripted-viewer",
+        "event: rooms",
+        "Later",
     ];
     let read = tokio::time::timeout(Duration::from_secs(10), async {
         while !wanted.iter().all(|w| seen.contains(w)) {
