@@ -241,3 +241,27 @@ async fn answers_two_hundred_concurrent_webhooks_and_loses_none() {
         "the secret must never be logged"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warns_that_the_memory_store_loses_installs_on_restart() {
+    let blog = Blog::start();
+    let stage = Project::stage(
+        &blog.url(),
+        json!({"adapter": "jugglingdb", "type": "memory"}),
+    );
+    let project = Project::with_stage(json!({"development": stage}));
+    let serve = Serve::start(project.path(), &["--log-format", "json"], &[]);
+    let logs = serve.logs();
+    let warning = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| line["level"] == "WARN")
+        .unwrap_or_else(|| panic!("no warning in {logs}"));
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .contains("lost on restart"),
+        "{warning}"
+    );
+}
