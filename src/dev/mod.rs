@@ -64,7 +64,7 @@ pub struct DevArgs {
     /// Only restart for files with these extensions, e.g. `json,html` (repeatable).
     #[arg(long, value_name = "EXTS")]
     pub ext: Vec<String>,
-    /// Milliseconds to wait for a burst of changes to settle before restarting.
+    /// Milliseconds without changes that end a burst of them (then the add-on restarts).
     #[arg(long, value_name = "MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub delay: u64,
     /// Milliseconds a process may take to stop after SIGTERM before it gets SIGKILL.

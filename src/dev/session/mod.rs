@@ -1,7 +1,9 @@
 //! The dev loop: one single-threaded runtime on the main thread (so every
 //! child is forked by a thread that lives as long as the process; see
 //! `supervisor`), fed by the watcher, `rs` on stdin, signals, the child's
-//! exit and the tunnel.
+//! exit and the tunnel (whose handling is in `tunnel_phase`).
+
+mod tunnel_phase;
 
 use std::collections::VecDeque;
 use std::io::BufRead;
@@ -10,32 +12,27 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use notify_debouncer_full::DebouncedEvent;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::sleep_until;
 
 use super::status::Status;
 use super::supervisor::{Supervisor, describe_exit};
-use super::tunnel::{Tunnel, TunnelEvent, errors};
+use super::tunnel::Tunnel;
 use super::{Settings, filter, listener, local_base_url, watcher};
 
 /// Something from outside the loop's own tasks.
 enum Input {
     /// A debounced batch of file-system events.
-    Changes(Vec<DebouncedEvent>),
+    Change(notify::Event, Instant),
     /// The watcher failed.
-    WatchErrors(Vec<notify::Error>),
+    WatchError(notify::Error),
     /// `rs` + Enter.
     Restart,
 }
 
-/// The first and the longest pause between ngrok restarts.
-const BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(30));
 /// The longest a restart waits for a never-ending stream of changes.
 const MAX_HOLD: Duration = Duration::from_secs(1);
-/// How many recent ngrok lines are kept to explain a failure.
-const KEPT_LINES: usize = 5;
 
 /// Where the tunnel is.
 #[derive(Debug)]
@@ -136,10 +133,10 @@ impl Session {
         }
         let (tx, mut inputs) = mpsc::unbounded_channel();
         let watch_tx = tx.clone();
-        let _watcher = watcher::start(&self.s.roots, self.s.delay, move |batch| {
-            let _ = watch_tx.send(match batch {
-                Ok(events) => Input::Changes(events),
-                Err(errors) => Input::WatchErrors(errors),
+        let _watcher = watcher::start(&self.s.roots, move |change| {
+            let _ = watch_tx.send(match change {
+                Ok((event, at)) => Input::Change(event, at),
+                Err(err) => Input::WatchError(err),
             });
         })?;
         spawn_stdin_reader(tx);
@@ -164,15 +161,11 @@ impl Session {
                     self.status.error(&format!("{} {how}; waiting for a change (or type rs + Enter)", self.s.child_label));
                 }
                 Some(input) = inputs.recv() => match input {
-                    Input::Changes(events) => self.on_changes(&events).await,
-                    Input::WatchErrors(errors) => {
-                        for e in errors {
-                            self.status.warn(&format!("watcher: {e}"));
-                        }
-                    }
+                    Input::Change(event, at) => self.on_change(&event, at),
+                    Input::WatchError(err) => self.status.warn(&format!("watcher: {err}")),
                     Input::Restart => self.restart("rs").await,
                 },
-                event = next_tunnel_event(&mut self.tunnel) => {
+                event = tunnel_phase::next_event(&mut self.tunnel) => {
                     if let Err(err) = self.on_tunnel(event).await {
                         break Err(err);
                     }
@@ -261,10 +254,11 @@ impl Session {
         self.start_child(Some(t0));
     }
 
-    async fn on_changes(&mut self, events: &[DebouncedEvent]) {
+    fn on_change(&mut self, event: &notify::Event, at: Instant) {
         let verdict = watcher::classify(
             &self.s.rules,
-            events,
+            event,
+            at,
             self.supervisor.started_at,
             Path::is_dir,
         );
@@ -276,26 +270,24 @@ impl Session {
             }
         }
         if let Some(path) = verdict.trigger {
-            let now = Instant::now();
-            self.last_change = now;
+            self.last_change = at;
             if self.pending.is_none() {
                 let shown = path
                     .strip_prefix(&self.s.project)
                     .unwrap_or(&path)
                     .display()
                     .to_string();
-                self.pending = Some((shown, now));
+                self.pending = Some((shown, at));
             }
         }
     }
 
-    /// When a pending restart happens: once no relevant batch has arrived
-    /// for two debouncer ticks (a burst still going on delivers one every
-    /// tick), but no later than `MAX_HOLD` after the first change.
+    /// When a pending restart happens: once no relevant change has arrived
+    /// for `--delay` (a burst of saves, an editor's rename, a checkout),
+    /// but no later than `MAX_HOLD` after the first change.
     fn settle_at(&self) -> Option<Instant> {
         let (_, first) = self.pending.as_ref()?;
-        let quiet = watcher::tick_for(self.s.delay) * 2;
-        Some((self.last_change + quiet).min(*first + MAX_HOLD))
+        Some((self.last_change + self.s.delay).min(*first + MAX_HOLD))
     }
 
     fn ready(&self, public: Option<&str>) {
@@ -317,183 +309,6 @@ impl Session {
         }
         lines.push(String::new());
         self.status.block(&lines);
-    }
-
-    fn start_tunnel(&mut self, first: bool) -> anyhow::Result<()> {
-        let Some(tunnel) = self.tunnel.as_mut() else {
-            return Ok(());
-        };
-        self.last_lines.clear();
-        self.last_code = None;
-        self.attempts += 1;
-        match tunnel.spawn() {
-            Ok(_) => {
-                self.phase = Phase::Waiting {
-                    until: Instant::now() + self.s.tunnel_timeout,
-                    first,
-                };
-                let message = format!("starting ngrok for port {}", self.port);
-                if self.status.is_terminal() {
-                    let bar = indicatif::ProgressBar::new_spinner().with_message(message);
-                    bar.enable_steady_tick(Duration::from_millis(100));
-                    self.spinner = Some(bar);
-                } else {
-                    self.status.info(&message);
-                }
-                Ok(())
-            }
-            Err(e) if first => Err(anyhow::anyhow!(
-                "cannot start ngrok: {e}; {}",
-                errors::INSTALL_HELP
-            )),
-            Err(e) => {
-                self.status.warn(&format!("cannot start ngrok: {e}"));
-                self.back_off();
-                Ok(())
-            }
-        }
-    }
-
-    fn finish_spinner(&mut self) {
-        if let Some(bar) = self.spinner.take() {
-            bar.finish_and_clear();
-        }
-    }
-
-    fn back_off(&mut self) {
-        let exp = self.attempts.saturating_sub(1).min(5);
-        let pause = (BACKOFF.0 * 2u32.pow(exp)).min(BACKOFF.1);
-        self.status.warn(&format!(
-            "still serving locally at {}; starting ngrok again in {} s",
-            self.local_url,
-            pause.as_secs()
-        ));
-        self.phase = Phase::Backoff {
-            until: Instant::now() + pause,
-        };
-    }
-
-    async fn on_tunnel(&mut self, event: TunnelEvent) -> anyhow::Result<()> {
-        let first = matches!(self.phase, Phase::Waiting { first: true, .. });
-        match event {
-            TunnelEvent::Line(info, raw) => {
-                if self.last_lines.len() == KEPT_LINES {
-                    self.last_lines.pop_front();
-                }
-                self.last_lines.push_back(raw);
-                if let (Some(addr), Some(t)) = (&info.web_addr, &self.tunnel) {
-                    t.set_web_addr(addr);
-                }
-                if let Some(url) = info.url {
-                    self.on_url(url).await;
-                }
-                if let Some(code) = info.code.filter(|c| self.last_code != Some(*c)) {
-                    self.last_code = Some(code);
-                    if first && errors::is_fatal(code) {
-                        self.finish_spinner();
-                        return Err(anyhow::anyhow!(errors::explain(code)));
-                    }
-                    self.status
-                        .warn(&format!("ngrok: {}", errors::explain(code)));
-                }
-            }
-            TunnelEvent::ApiUrl(url) => self.on_url(url).await,
-            TunnelEvent::Exited(how) => {
-                self.finish_spinner();
-                if first {
-                    return Err(anyhow::anyhow!(
-                        self.failure(&format!("ngrok {how} before reporting a public URL"))
-                    ));
-                }
-                self.status
-                    .warn(&format!("ngrok {how}; the public URL is gone"));
-                if matches!(self.phase, Phase::Up { since, .. } if since.elapsed() > Duration::from_secs(60))
-                {
-                    self.attempts = 1;
-                }
-                if let Some(t) = self.tunnel.as_mut() {
-                    t.stop().await;
-                }
-                self.back_off();
-            }
-        }
-        Ok(())
-    }
-
-    async fn on_url(&mut self, url: String) {
-        let url = url.trim_end_matches('/').to_string();
-        let first = match &self.phase {
-            Phase::Waiting { first, .. } => *first,
-            Phase::Up { url: current, .. } if *current == url => return,
-            Phase::Up { .. } => false,
-            _ => return,
-        };
-        self.finish_spinner();
-        self.phase = Phase::Up {
-            url: url.clone(),
-            since: Instant::now(),
-        };
-        let changed = self.announced.as_ref() != Some(&url);
-        self.announced = Some(url.clone());
-        if first {
-            self.start_child(None);
-        } else if changed && self.supervisor.is_running() {
-            // The add-on announces its base URL (descriptor, links): it
-            // must learn the new one.
-            self.restart(&format!("new public URL {url}")).await;
-        } else {
-            self.status.good(&format!("tunnel back at {url}"));
-        }
-        self.ready(Some(&url));
-    }
-
-    async fn on_deadline(&mut self) -> anyhow::Result<()> {
-        match self.phase {
-            Phase::Waiting { first, .. } => {
-                self.finish_spinner();
-                let message = self.failure(&format!(
-                    "ngrok reported no public URL within {} s (offline? ngrok retries forever)",
-                    self.s.tunnel_timeout.as_secs()
-                ));
-                if let Some(t) = self.tunnel.as_mut() {
-                    t.stop().await;
-                }
-                if first {
-                    return Err(anyhow::anyhow!(
-                        "{message}; check the network, or raise --tunnel-timeout"
-                    ));
-                }
-                self.status.warn(&message);
-                self.back_off();
-            }
-            Phase::Backoff { .. } => self.start_tunnel(false)?,
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// A failure message with the explanation of the last error code, or
-    /// ngrok's last lines.
-    fn failure(&self, what: &str) -> String {
-        match self.last_code {
-            Some(code) => format!("{what}: {}", errors::explain(code)),
-            None if self.last_lines.is_empty() => what.to_string(),
-            None => format!(
-                "{what}; its last output:\n  {}",
-                self.last_lines
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join("\n  ")
-            ),
-        }
-    }
-}
-
-async fn next_tunnel_event(tunnel: &mut Option<Tunnel>) -> TunnelEvent {
-    match tunnel {
-        Some(t) => t.next().await,
-        None => std::future::pending().await,
     }
 }
 
