@@ -52,6 +52,27 @@ fn a_burst_of_saves_restarts_the_add_on_once() {
 }
 
 #[test]
+fn an_editors_atomic_save_restarts_the_add_on_once() {
+    let project = Project::new();
+    let dev = Dev::start(&project.dir, &["--port", "0"], &[]);
+    let port = dev.port();
+    poll_until(port, "/atlassian-connect.json", "hascode", LONG);
+    let raw = std::fs::read_to_string(project.path("atlassian-connect.json")).expect("read");
+    let edited = raw.replace(
+        "\"description\": \"",
+        "\"description\": \"saved atomically: ",
+    );
+    // Like vim or VS Code: write a sibling, then rename it over the original.
+    let tmp = project.path(".atlassian-connect.json.swp");
+    std::fs::write(&tmp, edited).expect("write swap file");
+    std::fs::rename(&tmp, project.path("atlassian-connect.json")).expect("rename");
+    poll_until(port, "/atlassian-connect.json", "saved atomically", LONG);
+    std::thread::sleep(SETTLE);
+    assert_eq!(dev.count("restarting"), 1, "{}", dev.output());
+    dev.wait_for("change detected: atlassian-connect.json");
+}
+
+#[test]
 fn changes_to_git_the_store_and_gitignored_files_do_not_restart() {
     let project = Project::new();
     project.write(".gitignore", "store.db*\nscratch/\n*.log\n");

@@ -190,6 +190,31 @@ fn keeps_serving_and_restarts_ngrok_when_it_exits_later() {
 }
 
 #[test]
+fn a_new_public_url_after_an_ngrok_restart_restarts_the_add_on_with_it() {
+    let project = Project::new();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = tmp.path().join("state").display().to_string();
+    let args = tunnel_args(&[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // No FAKE_NGROK_NAME: every ngrok run gets a random URL, like a free plan.
+    let dev = Dev::start(
+        &project.dir,
+        &args,
+        &[
+            ("FAKE_NGROK_MODE", "exit-later"),
+            ("FAKE_NGROK_STATE", &state),
+        ],
+    );
+    let first = dev.wait_for("public:      https://");
+    dev.wait_for("the public URL is gone");
+    let second = dev.wait_for_nth("public:      https://", 2, LONG);
+    assert_ne!(first, second);
+    let url = second.rsplit(' ').next().expect("url").to_string();
+    dev.wait_for(&format!("new public URL {url}: restarting connect serve"));
+    poll_until(dev.port(), "/atlassian-connect.json", &url, LONG);
+}
+
+#[test]
 fn the_tunnel_survives_add_on_restarts() {
     let project = Project::new();
     let tmp = tempfile::tempdir().expect("tmp");
