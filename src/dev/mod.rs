@@ -6,6 +6,7 @@
 //! lines (`status`).
 
 pub mod filter;
+pub mod handoff;
 pub mod listener;
 mod session;
 pub mod status;
@@ -31,7 +32,10 @@ pub const DEFAULT_PORT: u16 = 3000;
 #[command(after_help = "\
 Runs `connect serve` for the project (or --exec CMD) and restarts it when a
 file changes. `rs` + Enter restarts by hand. Ctrl-C or SIGTERM stops the
-add-on and the tunnel, frees the port and exits with status 0.
+add-on and the tunnel, frees the port and exits with status 0; if `connect
+dev` is killed outright, the add-on and ngrok get a parent-death signal.
+Never watched: .git, target, node_modules, the embedded store's files,
+editors' swap files and whatever .gitignore lists.
 
 The add-on gets PORT and AC_LOCAL_BASE_URL (the tunnel's URL with --tunnel)
 in its environment, and `connect serve` also the listening socket as fd 3

@@ -114,9 +114,30 @@ pub fn exec_script(command: &str) -> String {
 
 /// A running child.
 #[derive(Debug)]
-struct Running {
+pub struct Running {
     child: Child,
     pgid: Pid,
+}
+
+impl Running {
+    /// Stops the child and its whole group: SIGTERM, SIGKILL after
+    /// `kill_timeout`, then waits until no member is left.
+    pub async fn terminate(mut self, kill_timeout: Duration) -> Stopped {
+        signal_group(self.pgid, Signal::SIGTERM);
+        let mut escalated = false;
+        if tokio::time::timeout(kill_timeout, self.child.wait())
+            .await
+            .is_err()
+        {
+            escalated = true;
+            signal_group(self.pgid, Signal::SIGKILL);
+            let _ = self.child.wait().await;
+        }
+        if wait_group_gone(self.pgid, kill_timeout).await != GroupEnd::Gone {
+            escalated = true;
+        }
+        Stopped { escalated }
+    }
 }
 
 /// How a stop went.
@@ -201,21 +222,19 @@ impl Supervisor {
 
     /// Stops the running child and its whole group; `None` if none ran.
     pub async fn stop(&mut self) -> Option<Stopped> {
-        let mut running = self.running.take()?;
-        signal_group(running.pgid, Signal::SIGTERM);
-        let mut escalated = false;
-        if tokio::time::timeout(self.spec.kill_timeout, running.child.wait())
-            .await
-            .is_err()
-        {
-            escalated = true;
-            signal_group(running.pgid, Signal::SIGKILL);
-            let _ = running.child.wait().await;
-        }
-        if wait_group_gone(running.pgid, self.spec.kill_timeout).await != GroupEnd::Gone {
-            escalated = true;
-        }
-        Some(Stopped { escalated })
+        let running = self.running.take()?;
+        Some(running.terminate(self.spec.kill_timeout).await)
+    }
+
+    /// Takes the running child out of supervision (to stop it later,
+    /// while its successor already serves).
+    pub fn detach(&mut self) -> Option<Running> {
+        self.running.take()
+    }
+
+    /// How long a child may take to stop after SIGTERM.
+    pub fn kill_timeout(&self) -> Duration {
+        self.spec.kill_timeout
     }
 }
 

@@ -7,7 +7,6 @@ mod tunnel_phase;
 
 use std::collections::VecDeque;
 use std::io::BufRead;
-use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -16,8 +15,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::sleep_until;
 
+use super::handoff::{self, SocketPair};
 use super::status::Status;
-use super::supervisor::{Supervisor, describe_exit};
+use super::supervisor::{Running, Supervisor, describe_exit};
 use super::tunnel::Tunnel;
 use super::{Settings, filter, listener, local_base_url, watcher};
 
@@ -63,7 +63,9 @@ struct Session {
     s: Settings,
     status: Status,
     supervisor: Supervisor,
-    socket: Option<TcpListener>,
+    socket: Option<SocketPair>,
+    /// Stops of replaced children still in progress.
+    retiring: Vec<tokio::task::JoinHandle<()>>,
     port: u16,
     local_url: String,
     tunnel: Option<Tunnel>,
@@ -84,12 +86,9 @@ impl Session {
         let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
             && std::env::var_os("NO_COLOR").is_none();
         let (socket, port) = if s.lend_socket {
-            let socket = listener::bind(s.port)?;
-            let port = socket
-                .local_addr()
-                .context("cannot read the listening address")?
-                .port();
-            (Some(socket), port)
+            let pair = SocketPair::bind(s.port)?;
+            let port = pair.port().context("cannot read the listening address")?;
+            (Some(pair), port)
         } else if s.port == 0 {
             // The command binds by itself; find it a free port.
             let probe = listener::bind(0)?;
@@ -110,6 +109,7 @@ impl Session {
             supervisor: Supervisor::new(s.child.clone()),
             status: Status::new(colour),
             socket,
+            retiring: Vec::new(),
             port,
             local_url,
             tunnel,
@@ -187,6 +187,9 @@ impl Session {
         }
         self.finish_spinner();
         let stopped = self.supervisor.stop().await;
+        for task in self.retiring.drain(..) {
+            let _ = task.await;
+        }
         if let Some(t) = self.tunnel.as_mut() {
             t.stop().await;
         }
@@ -213,10 +216,11 @@ impl Session {
 
     fn start_child(&mut self, took_since: Option<Instant>) {
         let base = self.base_url();
-        match self
-            .supervisor
-            .start(self.port, &base, self.socket.as_ref())
-        {
+        match self.supervisor.start(
+            self.port,
+            &base,
+            self.socket.as_ref().map(SocketPair::active),
+        ) {
             Ok(pid) => match took_since {
                 Some(t) => self.status.good(&format!(
                     "restarted in {} ms (pid {pid})",
@@ -242,6 +246,33 @@ impl Session {
         let t0 = Instant::now();
         self.status
             .info(&format!("{reason}: restarting {}", self.s.child_label));
+        self.retiring.retain(|t| !t.is_finished());
+        if let Some(pair) = self.socket.as_mut()
+            && self.supervisor.is_running()
+        {
+            match pair.switch() {
+                Ok(old) => {
+                    // The successor starts at once on the other socket; the
+                    // old child finishes what it accepted, then stops.
+                    let fd = pair.raw(old);
+                    let retired = self.supervisor.detach();
+                    self.start_child(Some(t0));
+                    if let Some(retired) = retired {
+                        self.retiring.push(tokio::spawn(retire(
+                            retired,
+                            fd,
+                            self.supervisor.kill_timeout(),
+                            self.status,
+                            self.s.child_label.clone(),
+                        )));
+                    }
+                    return;
+                }
+                Err(e) => self.status.warn(&format!(
+                    "cannot hand the socket over ({e}); stopping the add-on before starting it again"
+                )),
+            }
+        }
         if let Some(stopped) = self.supervisor.stop().await
             && stopped.escalated
         {
@@ -309,6 +340,23 @@ impl Session {
         }
         lines.push(String::new());
         self.status.block(&lines);
+    }
+}
+
+/// Stops a replaced child once its socket's accept queue is drained.
+async fn retire(
+    running: Running,
+    fd: std::os::fd::RawFd,
+    kill_timeout: Duration,
+    status: Status,
+    label: String,
+) {
+    handoff::drained(fd).await;
+    if running.terminate(kill_timeout).await.escalated {
+        status.warn(&format!(
+            "the replaced {label} did not stop within {} ms of SIGTERM; killed it",
+            kill_timeout.as_millis()
+        ));
     }
 }
 
