@@ -1,9 +1,9 @@
-//! The listening socket `connect dev` owns and lends to each add-on
-//! process as fd 3 (`LISTEN_FDS=1`, see the inherited-listener contract).
+//! Lending a listening socket `connect dev` owns to an add-on process as
+//! fd 3 (`LISTEN_FDS=1`, see the inherited-listener contract).
 //!
 //! Because the socket outlives every child, a connection that arrives
 //! while the add-on restarts waits in the kernel's backlog and is accepted
-//! by the next child instead of being refused.
+//! by a child instead of being refused (`handoff` decides which socket).
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};

@@ -246,7 +246,11 @@ impl Session {
         let t0 = Instant::now();
         self.status
             .info(&format!("{reason}: restarting {}", self.s.child_label));
-        self.retiring.retain(|t| !t.is_finished());
+        // The socket about to become active again must have no child of
+        // its own left (only matters for restarts a few ms apart).
+        for task in self.retiring.drain(..) {
+            let _ = task.await;
+        }
         if let Some(pair) = self.socket.as_mut()
             && self.supervisor.is_running()
         {
