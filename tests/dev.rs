@@ -36,7 +36,9 @@ fn restarts_the_add_on_when_a_file_changes_and_serves_the_change() {
 #[test]
 fn a_burst_of_saves_restarts_the_add_on_once() {
     let project = Project::new();
-    let dev = Dev::start(&project.dir, &["--port", "0"], &[]);
+    // A quiet period no write of the burst below waits for, even on a
+    // loaded machine (the default 10 ms is tuned for speed).
+    let dev = Dev::start(&project.dir, &["--port", "0", "--delay", "150"], &[]);
     let port = dev.port();
     poll_until(port, "/atlassian-connect.json", "hascode", LONG);
     for i in 0..20 {
