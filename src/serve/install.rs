@@ -100,7 +100,7 @@ pub async fn install(
                 "The {} add-on has been installed in this room",
                 app.descriptor.name
             );
-            notify::post_html(&app, &tenant, room_id, &text).await;
+            notify::post_text(&app, &tenant, room_id, &text).await;
         });
     }
     Ok(StatusCode::NO_CONTENT)

@@ -7,11 +7,15 @@ use super::hipchat_client::HostError;
 use super::store::Tenant;
 use super::tokens::TokenError;
 use crate::hipchat::capabilities::CapabilitiesDoc;
-use crate::hipchat::notification::Notification;
+use crate::hipchat::notification::{MessageFormat, Notification};
 
-/// Posts `html` to `room_id` of `tenant`, logging the outcome.
-pub async fn post_html(app: &AppState, tenant: &Tenant, room_id: u64, html: &str) {
-    match send(app, tenant, room_id, &Notification::html(html)).await {
+/// Posts plain `text` to `room_id` of `tenant`, logging the outcome.
+pub async fn post_text(app: &AppState, tenant: &Tenant, room_id: u64, text: &str) {
+    let notification = Notification {
+        message_format: MessageFormat::Text,
+        ..Notification::html(text)
+    };
+    match send(app, tenant, room_id, &notification).await {
         Ok(()) => {
             tracing::info!(tenant = %tenant.oauth_id, room = room_id, "posted a notification")
         }
