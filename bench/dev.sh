@@ -44,13 +44,11 @@ for _ in $(seq 200); do grep -q 'started connect serve' "$work/dev.log" && break
 port="$(grep -o 'started connect serve (pid [0-9]*) on http://localhost:[0-9]*' "$work/dev.log" | head -1 | sed 's/.*://')"
 [ -n "$port" ] || { echo "connect dev did not start:" >&2; cat "$work/dev.log" >&2; exit 1; }
 
-python3 - "$port" "$trials" "$restarts" "$bin" "$work" <<'PY'
-import json, os, socket, statistics, subprocess, sys, threading, time
+cat >"$work/devbench.py" <<'PY'
+import json, socket, threading, time
 
-port, trials, restarts, binary, work = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-
-def get(p=port, path="/atlassian-connect.json"):
-    with socket.create_connection(("127.0.0.1", p), timeout=10) as s:
+def get(port, path="/atlassian-connect.json"):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
         data = b""
         while chunk := s.recv(65536):
@@ -68,11 +66,11 @@ def set_description(text):
     with open("atlassian-connect.json", "w") as f:
         json.dump(doc, f, indent=2)
 
-def wait_for(text, timeout=10):
+def wait_for(port, text, timeout=10):
     end = time.perf_counter() + timeout
     while time.perf_counter() < end:
         try:
-            status, body = get()
+            status, body = get(port)
             if status == 200 and text in body:
                 return True
         except OSError:
@@ -83,13 +81,54 @@ def pct(values, q):
     s = sorted(values)
     return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
 
-wait_for("hascode")
+def through_restarts(port, restarts):
+    """Polls continuously while the descriptor is edited `restarts` times;
+    returns (ok, failed, {kind: count}, [edit-to-serving ms])."""
+    stop = threading.Event()
+    counts = {"ok": 0, "failed": 0}
+    kinds = {}
+    def poll():
+        while not stop.is_set():
+            try:
+                status = get(port)[0]
+                counts["ok" if status == 200 else "failed"] += 1
+                if status != 200:
+                    kinds[f"HTTP {status}"] = kinds.get(f"HTTP {status}", 0) + 1
+            except OSError as e:
+                counts["failed"] += 1
+                kind = type(e).__name__ + (": closed before any reply" if "no HTTP reply" in str(e) else "")
+                kinds[kind] = kinds.get(kind, 0) + 1
+    t = threading.Thread(target=poll)
+    t.start()
+    lat = []
+    for i in range(restarts):
+        text = f"restart {i} {time.time_ns()}"
+        t0 = time.perf_counter()
+        set_description(text)
+        wait_for(port, text)
+        lat.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.05)
+    stop.set()
+    t.join()
+    return counts["ok"], counts["failed"], kinds, lat
+
+def describe(kinds):
+    return f" ({', '.join(f'{n} {k}' for k, n in kinds.items())})" if kinds else ""
+PY
+
+PYTHONPATH="$work" python3 - "$port" "$trials" "$restarts" "$bin" <<'PY'
+import os, socket, statistics, subprocess, sys, time
+from devbench import get, set_description, wait_for, pct, through_restarts, describe
+
+port, trials, restarts, binary = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+
+wait_for(port, "hascode")
 lat = []
 for i in range(trials):
     text = f"bench trial {i} {time.time_ns()}"
     t0 = time.perf_counter()
     set_description(text)
-    if not wait_for(text):
+    if not wait_for(port, text):
         print(f"trial {i}: the change never showed", file=sys.stderr)
         sys.exit(1)
     lat.append((time.perf_counter() - t0) * 1000)
@@ -113,30 +152,7 @@ for i in range(max(10, trials // 4)):
     child.terminate()
     child.wait()
 
-# Failed requests while restarting.
-stop = threading.Event()
-counts = {"ok": 0, "failed": 0}
-kinds = {}
-def poll():
-    while not stop.is_set():
-        try:
-            status = get()[0]
-            counts["ok" if status == 200 else "failed"] += 1
-            if status != 200:
-                kinds[f"HTTP {status}"] = kinds.get(f"HTTP {status}", 0) + 1
-        except OSError as e:
-            counts["failed"] += 1
-            kind = type(e).__name__ + (": closed before any reply" if "no HTTP reply" in str(e) else "")
-            kinds[kind] = kinds.get(kind, 0) + 1
-t = threading.Thread(target=poll)
-t.start()
-for i in range(restarts):
-    text = f"restart {i} {time.time_ns()}"
-    set_description(text)
-    wait_for(text)
-    time.sleep(0.05)
-stop.set()
-t.join()
+ok, failed, kinds, _ = through_restarts(port, restarts)
 
 print()
 print(f"load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}, {os.cpu_count()} cores")
@@ -145,11 +161,10 @@ for name, v in [(f"connect dev edit-to-serving, ms ({trials} trials)", lat),
                 (f"connect serve cold start to first reply, ms", cold)]:
     print(f"{name:44} {statistics.median(v):8.1f} {pct(v, 0.9):8.1f} {min(v):8.1f} {max(v):8.1f}")
 print(f"watcher's share of the median (dev - serve cold start): {statistics.median(lat) - statistics.median(cold):.1f} ms")
-print(f"requests through {restarts} restarts: {counts['ok']} ok, {counts['failed']} failed"
-      + (f" ({', '.join(f'{n} {k}' for k, n in kinds.items())})" if kinds else ""))
+print(f"requests through {restarts} restarts: {ok} ok, {failed} failed{describe(kinds)}")
 med, p90 = statistics.median(lat), pct(lat, 0.9)
 print(f"goals: median {med:.1f} ms {'<' if med < 50 else 'NOT <'} 50 ms; p90 {p90:.1f} ms {'<' if p90 < 100 else 'NOT <'} 100 ms; "
-      f"failed requests {counts['failed']} {'=' if counts['failed'] == 0 else '!='} 0")
+      f"failed requests {failed} {'=' if failed == 0 else '!='} 0")
 PY
 
 # Idle cost of the watcher process itself (not the add-on); /proc counts
@@ -179,6 +194,22 @@ done
 # SO_REUSEADDR like every server: TIME_WAIT connections of the poller do not count.
 if python3 -c "import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', int(sys.argv[1]))); s.listen()" "$port" 2>/dev/null; then port_state=free; else port_state=TAKEN; fi
 echo "after SIGINT to connect dev alone: exit status $rc, $left processes left in the add-on's group, port $port $port_state"
+
+# Side by side: the same server restarted the plain way (--exec: stop,
+# then start; the child binds the port itself), as nodemon does it.
+plain_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"$bin" dev --port "$plain_port" --exec "$bin serve" >"$work/plain.log" 2>&1 </dev/null &
+dev_pid=$!
+PYTHONPATH="$work" python3 - "$plain_port" "$restarts" <<'PY'
+import statistics, sys
+from devbench import wait_for, pct, through_restarts, describe
+port, restarts = int(sys.argv[1]), int(sys.argv[2])
+wait_for(port, "description")
+ok, failed, kinds, lat = through_restarts(port, restarts)
+print(f"plain restart (--exec '<connect> serve'), {restarts} restarts: edit-to-serving median {statistics.median(lat):.1f} ms, "
+      f"p90 {pct(lat, 0.9):.1f} ms; requests {ok} ok, {failed} failed{describe(kinds)}")
+PY
+kill -INT "$dev_pid"; wait "$dev_pid" || true; dev_pid=""
 
 echo
 for tool in nodemon watchexec; do
