@@ -224,8 +224,8 @@ fn resolve(args: DevArgs, env: &Env) -> anyhow::Result<Settings> {
         child_env.push(("NODE_ENV".to_string(), stage.clone()));
     }
     let tunnel = if args.tunnel {
-        let program = tunnel::locate(args.ngrok.as_deref(), None, env.get("PATH"))
-            .map_err(anyhow::Error::msg)?;
+        let program =
+            tunnel::locate(args.ngrok.as_deref(), env.get("PATH")).map_err(anyhow::Error::msg)?;
         let reserved = match (args.url, args.domain) {
             (Some(u), _) => Some(tunnel::Reserved::Url(u)),
             (None, Some(d)) => Some(tunnel::Reserved::Domain(d)),

@@ -244,6 +244,8 @@ impl Session {
             return;
         }
         let t0 = Instant::now();
+        // Whatever was pending is included in this restart.
+        self.pending = None;
         self.status
             .info(&format!("{reason}: restarting {}", self.s.child_label));
         // The socket about to become active again must have no child of

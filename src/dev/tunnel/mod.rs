@@ -218,26 +218,13 @@ async fn poll_api(
     }
 }
 
-/// Finds ngrok: `--ngrok PATH`, else `CONNECT_NGROK`, else `ngrok` on `PATH`.
-pub fn locate(
-    flag: Option<&Path>,
-    env_var: Option<&str>,
-    path_var: Option<&str>,
-) -> Result<PathBuf, String> {
+/// Finds ngrok: `--ngrok PATH` (which clap also fills from the
+/// `CONNECT_NGROK` environment variable), else `ngrok` on `PATH`.
+pub fn locate(flag: Option<&Path>, path_var: Option<&str>) -> Result<PathBuf, String> {
     if let Some(p) = flag {
         return executable(p).ok_or_else(|| {
             format!(
-                "--ngrok {} is not an executable file; {}",
-                p.display(),
-                errors::INSTALL_HELP
-            )
-        });
-    }
-    if let Some(p) = env_var {
-        let p = Path::new(p);
-        return executable(p).ok_or_else(|| {
-            format!(
-                "CONNECT_NGROK={} is not an executable file; {}",
+                "--ngrok (or CONNECT_NGROK) {} is not an executable file; {}",
                 p.display(),
                 errors::INSTALL_HELP
             )
@@ -267,20 +254,28 @@ mod tests {
 
     #[test]
     fn a_missing_ngrok_is_explained_with_how_to_install_it() {
-        let err = locate(None, None, Some("/nonexistent-dir")).expect_err("not found");
+        let err = locate(None, Some("/nonexistent-dir")).expect_err("not found");
         assert!(err.contains("not installed"), "{err}");
         assert!(err.contains("https://ngrok.com/download"), "{err}");
-        let err = locate(Some(Path::new("/nonexistent/ngrok")), None, None).expect_err("bad flag");
-        assert!(err.starts_with("--ngrok /nonexistent/ngrok"), "{err}");
+        let err = locate(Some(Path::new("/nonexistent/ngrok")), None).expect_err("bad flag");
+        assert!(
+            err.starts_with("--ngrok (or CONNECT_NGROK) /nonexistent/ngrok"),
+            "{err}"
+        );
     }
 
     #[test]
-    fn the_flag_wins_over_the_environment_and_path() {
+    fn the_flag_wins_over_path() {
         let sh = Path::new("/bin/sh");
-        assert_eq!(
-            locate(Some(sh), Some("/nonexistent"), None),
-            Ok(sh.to_path_buf())
-        );
-        assert_eq!(locate(None, Some("/bin/sh"), None), Ok(sh.to_path_buf()));
+        assert_eq!(locate(Some(sh), Some("/nonexistent")), Ok(sh.to_path_buf()));
+    }
+
+    #[test]
+    fn ngrok_is_found_on_path() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let ngrok = dir.path().join("ngrok");
+        std::fs::copy("/bin/sh", &ngrok).expect("copy");
+        let path = format!("/nonexistent:{}", dir.path().display());
+        assert_eq!(locate(None, Some(&path)), Ok(ngrok));
     }
 }
