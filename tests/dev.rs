@@ -3,6 +3,8 @@
 
 #[path = "dev/support.rs"]
 mod support;
+#[path = "dev/terminal.rs"]
+mod terminal;
 #[path = "dev/tunnel.rs"]
 mod tunnel;
 
@@ -93,6 +95,20 @@ fn changes_to_git_the_store_and_gitignored_files_do_not_restart() {
     // The watcher does see project files.
     project.write("templates/extra.html", "x");
     dev.wait_for("change detected: templates/extra.html");
+}
+
+#[test]
+fn watch_limits_restarts_to_the_given_paths() {
+    let project = Project::new();
+    let templates = project.path("templates").display().to_string();
+    let dev = Dev::start(&project.dir, &["--port", "0", "--watch", &templates], &[]);
+    let port = dev.port();
+    poll_until(port, "/atlassian-connect.json", "hascode", LONG);
+    project.write("README.md", "changed");
+    std::thread::sleep(SETTLE);
+    assert_eq!(dev.count("restarting"), 0, "{}", dev.output());
+    project.write("templates/usage.html", "{{ command }}");
+    dev.wait_for("change detected: templates/usage.html");
 }
 
 #[test]
