@@ -210,6 +210,7 @@ print(f"plain restart (--exec '<connect> serve'), {restarts} restarts: edit-to-s
       f"p90 {pct(lat, 0.9):.1f} ms; requests {ok} ok, {failed} failed{describe(kinds)}")
 PY
 kill -INT "$dev_pid"; wait "$dev_pid" || true; dev_pid=""
+echo "plain restart: $(grep -c 'cannot listen on port' "$work/plain.log" || true) starts failed with the port still taken (EADDRINUSE); $(grep -c 'crashed\|killed by' "$work/plain.log" || true) crashes"
 
 echo
 for tool in nodemon watchexec; do
