@@ -35,12 +35,34 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(1);
 pub struct SocketPair {
     sockets: [TcpListener; 2],
     active: usize,
+    /// False when the kernel cannot steer (both entries are one socket).
+    steering: bool,
 }
 
 impl SocketPair {
     /// Binds both sockets to `port` on all interfaces (0: a free port) and
     /// steers connections to the first.
     pub fn bind(port: u16) -> anyhow::Result<Self> {
+        match Self::bind_pair(port) {
+            Ok(pair) => Ok(pair),
+            // A kernel without reuseport steering (before Linux 4.5): one
+            // socket, lent to each child in turn; restarts then stop the old
+            // child before starting the new one.
+            Err(_) => {
+                let single = super::listener::bind(port)?;
+                let copy = single
+                    .try_clone()
+                    .context("cannot duplicate the listening socket")?;
+                Ok(Self {
+                    sockets: [single, copy],
+                    active: 0,
+                    steering: false,
+                })
+            }
+        }
+    }
+
+    fn bind_pair(port: u16) -> anyhow::Result<Self> {
         let help = || {
             format!(
                 "cannot listen on port {port}; is another server using it? Stop it or pick another with --port"
@@ -55,10 +77,16 @@ impl SocketPair {
         let pair = Self {
             sockets: [first, second],
             active: 0,
+            steering: true,
         };
         pair.steer(0)
             .context("cannot steer connections between the listening sockets")?;
         Ok(pair)
+    }
+
+    /// Whether restarts can hand connections over (else: stop, then start).
+    pub fn steers(&self) -> bool {
+        self.steering
     }
 
     /// The socket new connections go to.
@@ -74,6 +102,12 @@ impl SocketPair {
     /// Makes the other socket the active one; returns the index of the
     /// socket that was active until now.
     pub fn switch(&mut self) -> io::Result<usize> {
+        if !self.steering {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this kernel cannot steer connections between sockets (SO_ATTACH_REUSEPORT_CBPF)",
+            ));
+        }
         let old = self.active;
         self.steer(1 - old)?;
         self.active = 1 - old;

@@ -131,6 +131,9 @@ impl Session {
         for w in &self.s.warnings {
             self.status.warn(w);
         }
+        if self.socket.as_ref().is_some_and(|p| !p.steers()) {
+            self.status.warn("this kernel cannot steer connections between sockets (Linux 4.5 or later can); a request that arrives just as the add-on stops may fail");
+        }
         let (tx, mut inputs) = mpsc::unbounded_channel();
         let watch_tx = tx.clone();
         let _watcher = watcher::start(&self.s.roots, move |change| {
@@ -253,7 +256,7 @@ impl Session {
         for task in self.retiring.drain(..) {
             let _ = task.await;
         }
-        if let Some(pair) = self.socket.as_mut()
+        if let Some(pair) = self.socket.as_mut().filter(|p| p.steers())
             && self.supervisor.is_running()
         {
             match pair.switch() {
