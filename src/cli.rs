@@ -35,7 +35,9 @@ pub enum Command {
 
 /// Arguments of `connect completions`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  connect completions bash > ~/.local/share/bash-completion/completions/connect\n  connect completions zsh > ~/.zfunc/_connect\n  connect completions fish > ~/.config/fish/completions/connect.fish")]
+#[command(
+    after_help = "Examples:\n  connect completions bash > ~/.local/share/bash-completion/completions/connect\n  connect completions zsh > ~/.zfunc/_connect\n  connect completions fish > ~/.config/fish/completions/connect.fish"
+)]
 pub struct CompletionsArgs {
     /// The shell to generate completions for.
     #[arg(value_enum)]

@@ -143,7 +143,7 @@ fn the_descriptor_and_config_are_valid_json_and_keep_the_base_url_placeholder() 
     let config = json(project.join("config.json"));
     let dev = &config["development"];
     assert_eq!(dev["port"], 3000);
-    assert_eq!(dev["localBaseUrl"], "http://localhost:3000");
+    assert_eq!(dev["localBaseUrl"], "http://localhost:$port");
     assert_eq!(
         dev["store"],
         serde_json::json!({"adapter": "jugglingdb", "type": "sqlite3", "database": "store.db"})
