@@ -5,6 +5,8 @@
 
 #[path = "hipchat_host_support/addon.rs"]
 mod addon;
+#[path = "hipchat_host_support/clients.rs"]
+mod clients;
 #[path = "hipchat_host_support/deliveries.rs"]
 mod deliveries;
 #[path = "hipchat_host_support/installs.rs"]

@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod clients;
 mod clock;
 mod deliver;
 mod exchange;
@@ -199,6 +200,32 @@ impl Host {
     /// it (token requests then get 401). Returns whether it was known.
     pub fn revoke(&self, oauth_id: &str) -> bool {
         install::revoke(&self.shared, oauth_id)
+    }
+
+    /// Registers OAuth client credentials chosen by the caller with the
+    /// token endpoint, without a descriptor or an install call: to drive an
+    /// add-on's install callback by hand (a hand-written or recorded install
+    /// body naming `{base}/v2/capabilities`), or to test a client against
+    /// the token endpoint and REST API. The client gets `scopes` and, with
+    /// `room_id`, may act in that room only (created if new), like a room
+    /// install. Registering a known oauthId again rotates its secret: the old
+    /// secret and every token it obtained stop working, and a revoked client
+    /// works again. Nothing is installed: [`Host::installations`] and message
+    /// deliveries are unchanged.
+    pub fn register_client(
+        &self,
+        credentials: &Credentials,
+        scopes: &[&str],
+        room_id: Option<u64>,
+    ) {
+        clients::register(&self.shared, credentials, scopes, room_id);
+    }
+
+    /// Sets the lifetime of access tokens granted from now on (until then,
+    /// [`HostOptions::token_lifetime`]), e.g. to see an add-on refresh a
+    /// token about to expire. Tokens already granted keep their expiry.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.shared.lock().token_lifetime = Some(lifetime);
     }
 
     /// Posts a user's message to a room (created if new) and delivers it to

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 
 use regex::Regex;
 use tokio::sync::broadcast;
@@ -60,6 +61,8 @@ pub(crate) struct Inner {
     pub(crate) notifications: HashMap<u64, u64>,
     pub(crate) limiter: Limiter,
     pub(crate) capabilities_fault: Option<CapabilitiesFault>,
+    /// Set by `Host::set_token_lifetime`; `HostOptions::token_lifetime` until then.
+    pub(crate) token_lifetime: Option<Duration>,
 }
 
 /// State shared by every clone of a `Host` and its routes.
@@ -99,6 +102,13 @@ impl Shared {
     /// down, so poisoning is ignored (the data stays consistent per call).
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lifetime of the access tokens granted now.
+    pub(crate) fn token_lifetime(&self) -> Duration {
+        self.lock()
+            .token_lifetime
+            .unwrap_or(self.options.token_lifetime)
     }
 
     pub(crate) fn next_id(&self) -> u64 {

@@ -101,7 +101,7 @@ pub(crate) async fn token(
             ),
         );
     }
-    let lifetime = shared.options.token_lifetime.as_secs().max(1);
+    let lifetime = shared.token_lifetime().as_secs().max(1);
     let access_token = random_alphanumeric(40);
     {
         let mut inner = shared.lock();
