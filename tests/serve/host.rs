@@ -110,7 +110,7 @@ async fn hipchat_uninstalls_the_add_on_and_its_tenant_is_gone() {
     let uninstalled = host.uninstall(&installation.oauth_id).await.unwrap();
     assert_eq!(uninstalled.status, Some(204));
     let client = crate::kit::client();
-    let gone = crate::kit::hipchat::deliver(
+    let gone = crate::kit::signed::deliver(
         &client,
         &w.serve.webhook(),
         &credentials.oauth_id,

@@ -3,10 +3,13 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::kit::{self, Blog, CapabilitiesMode, Hipchat, Project, Serve};
+use connect::hipchat::host::CapabilitiesFault;
+
+use crate::kit::signed::search_status;
+use crate::kit::{self, Blog, HipChat, Project, Serve};
 
 struct World {
-    hipchat: Hipchat,
+    hipchat: HipChat,
     serve: Serve,
     client: reqwest::Client,
     _blog: Blog,
@@ -18,11 +21,55 @@ fn world() -> World {
     let project = Project::new(&blog.url());
     let serve = Serve::start(project.path(), &[], &[]);
     World {
-        hipchat: Hipchat::start(),
+        hipchat: HipChat::start(),
         serve,
         client: kit::client(),
         _blog: blog,
         _project: project,
+    }
+}
+
+/// A production server (memory store) whose whitelist is `whitelist`.
+fn production(whitelist: &[&str]) -> World {
+    let blog = Blog::start();
+    let mut stage = Project::stage(
+        &blog.url(),
+        json!({"adapter": "jugglingdb", "type": "memory"}),
+    );
+    stage["whitelist"] = json!(whitelist);
+    let project = Project::with_stage(json!({"production": stage}));
+    let serve = Serve::start(project.path(), &[], &[("NODE_ENV", "production")]);
+    World {
+        hipchat: HipChat::start(),
+        serve,
+        client: kit::client(),
+        _blog: blog,
+        _project: project,
+    }
+}
+
+impl World {
+    /// Installs through the host with credentials it knows.
+    async fn install(&self, oauth_id: &str, secret: &str, room: Option<u64>) -> reqwest::Response {
+        let base = self.serve.url();
+        self.hipchat
+            .install(&self.client, &base, oauth_id, secret, room)
+            .await
+    }
+
+    /// POSTs a hand-made install body.
+    async fn post_install(&self, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}/installable", self.serve.url()))
+            .json(body)
+            .send()
+            .await
+            .expect("POST /installable")
+    }
+
+    /// The status of a search signed with these credentials.
+    async fn search_status(&self, oauth_id: &str, secret: &str) -> StatusCode {
+        search_status(&self.client, &self.serve.webhook(), oauth_id, secret).await
     }
 }
 
@@ -37,32 +84,27 @@ async fn error_message(response: reqwest::Response) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn installs_a_tenant_and_announces_it_in_the_room() {
     let w = world();
-    let response = w
-        .hipchat
-        .install(&w.client, &w.serve.url(), "tenant-1", "secret-1", Some(7))
-        .await;
+    let response = w.install("tenant-1", "secret-1", Some(7)).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let posted = w.hipchat.wait_for_notifications(1, 10).await;
+    let posted = w.hipchat.wait_for_notices(1, 10).await;
     assert_eq!(posted.len(), 1, "{}", w.serve.logs());
-    assert_eq!(posted[0].0, 7);
+    assert_eq!(posted[0].room_id, 7);
     assert_eq!(
-        posted[0].1["message"],
+        posted[0].message,
         "The Blog Search add-on has been installed in this room"
     );
     // The install's own token was cached and reused for the notice.
-    assert_eq!(w.hipchat.token_requests(), 1);
+    assert_eq!(w.hipchat.token_requests("tenant-1"), 1);
+    assert_eq!(w.hipchat.tokens_granted("tenant-1"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_global_install_posts_no_notice() {
     let w = world();
-    let response = w
-        .hipchat
-        .install(&w.client, &w.serve.url(), "tenant-g", "secret", None)
-        .await;
+    let response = w.install("tenant-g", "secret", None).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(w.hipchat.notifications().is_empty());
+    assert!(w.hipchat.notices().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +116,7 @@ async fn rejects_an_install_body_that_is_not_json_or_lacks_a_field() {
     assert!(error_message(response).await.contains("not valid JSON"));
     let mut body = w.hipchat.install_body("t", "s", Some(1));
     body.as_object_mut().unwrap().remove("oauthSecret");
-    let response = w.client.post(&url).json(&body).send().await.unwrap();
+    let response = w.post_install(&body).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(error_message(response).await.contains("oauthSecret"));
 }
@@ -82,15 +124,13 @@ async fn rejects_an_install_body_that_is_not_json_or_lacks_a_field() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejects_capabilities_whose_self_link_is_another_url() {
     let w = world();
-    w.hipchat.set_capabilities(CapabilitiesMode::WrongSelf);
-    let response = w
-        .hipchat
-        .install(&w.client, &w.serve.url(), "t", "s", Some(1))
-        .await;
+    w.hipchat
+        .set_capabilities_fault(Some(CapabilitiesFault::WrongSelf));
+    let response = w.install("t", "s", Some(1)).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(error_message(response).await.contains("links.self"));
     assert_eq!(
-        w.hipchat.token_requests(),
+        w.hipchat.token_requests("t"),
         0,
         "no token may be asked of an unverified host"
     );
@@ -99,26 +139,19 @@ async fn rejects_capabilities_whose_self_link_is_another_url() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejects_capabilities_that_are_not_json_or_not_found() {
     let w = world();
-    w.hipchat.set_capabilities(CapabilitiesMode::NotJson);
-    let response = w
-        .hipchat
-        .install(&w.client, &w.serve.url(), "t", "s", Some(1))
-        .await;
+    w.hipchat
+        .set_capabilities_fault(Some(CapabilitiesFault::NotJson));
+    let response = w.install("t", "s", Some(1)).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert!(error_message(response).await.contains("malformed"));
-    w.hipchat.set_capabilities(CapabilitiesMode::Status(404));
-    let response = w
-        .hipchat
-        .install(&w.client, &w.serve.url(), "t", "s", Some(1))
-        .await;
+    w.hipchat
+        .set_capabilities_fault(Some(CapabilitiesFault::Status(404)));
+    let response = w.install("t", "s", Some(1)).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert!(error_message(response).await.contains("HTTP 404"));
     // The server is unharmed.
-    w.hipchat.set_capabilities(CapabilitiesMode::Normal);
-    let response = w
-        .hipchat
-        .install(&w.client, &w.serve.url(), "t", "s", Some(1))
-        .await;
+    w.hipchat.set_capabilities_fault(None);
+    let response = w.install("t", "s", Some(1)).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
 
@@ -132,13 +165,7 @@ async fn rejects_an_unreachable_capabilities_url() {
         .port();
     let mut body = w.hipchat.install_body("t", "s", Some(1));
     body["capabilitiesUrl"] = json!(format!("http://127.0.0.1:{free}/v2/capabilities"));
-    let response = w
-        .client
-        .post(format!("{}/installable", w.serve.url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let response = w.post_install(&body).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert!(error_message(response).await.contains("cannot reach"));
 }
@@ -148,13 +175,7 @@ async fn rejects_credentials_that_yield_no_token_and_stores_nothing() {
     let w = world();
     // Not registered with the host: its token endpoint answers 401.
     let body = w.hipchat.install_body("stranger", "guess", Some(1));
-    let response = w
-        .client
-        .post(format!("{}/installable", w.serve.url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let response = w.post_install(&body).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(
         error_message(response)
@@ -162,100 +183,46 @@ async fn rejects_credentials_that_yield_no_token_and_stores_nothing() {
             .contains("refused the credentials")
     );
     // Not stored: a webhook signed with those credentials is refused.
-    let response = kit::hipchat::deliver(
-        &w.client,
-        &w.serve.webhook(),
-        "stranger",
-        "guess",
-        1,
-        "/hascode x",
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        w.search_status("stranger", "guess").await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reinstalling_replaces_the_tenant_only_with_proven_credentials() {
     let w = world();
-    let base = w.serve.url();
     assert_eq!(
-        w.hipchat
-            .install(&w.client, &base, "t", "old-secret", Some(1))
-            .await
-            .status(),
+        w.install("t", "old-secret", Some(1)).await.status(),
         StatusCode::NO_CONTENT
     );
     // A re-install with a secret the host does not know is refused...
     let forged = w.hipchat.install_body("t", "forged-secret", Some(1));
-    let response = w
-        .client
-        .post(format!("{base}/installable"))
-        .json(&forged)
-        .send()
-        .await
-        .unwrap();
+    let response = w.post_install(&forged).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     // ...and the old secret still signs valid webhooks.
-    let ok = kit::hipchat::deliver(
-        &w.client,
-        &w.serve.webhook(),
-        "t",
-        "old-secret",
-        1,
-        "/hascode x",
-    )
-    .await;
-    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(w.search_status("t", "old-secret").await, StatusCode::OK);
     // A proven re-install replaces the secret.
     assert_eq!(
-        w.hipchat
-            .install(&w.client, &base, "t", "new-secret", Some(1))
-            .await
-            .status(),
+        w.install("t", "new-secret", Some(1)).await.status(),
         StatusCode::NO_CONTENT
     );
-    let old = kit::hipchat::deliver(
-        &w.client,
-        &w.serve.webhook(),
-        "t",
-        "old-secret",
-        1,
-        "/hascode x",
-    )
-    .await;
-    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
-    let new = kit::hipchat::deliver(
-        &w.client,
-        &w.serve.webhook(),
-        "t",
-        "new-secret",
-        1,
-        "/hascode x",
-    )
-    .await;
-    assert_eq!(new.status(), StatusCode::OK);
+    assert_eq!(
+        w.search_status("t", "old-secret").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(w.search_status("t", "new-secret").await, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_fetches_nothing_from_a_host_off_the_whitelist() {
-    let blog = Blog::start();
-    let hipchat = Hipchat::start();
-    let mut stage = Project::stage(
-        &blog.url(),
-        json!({"adapter": "jugglingdb", "type": "memory"}),
-    );
-    stage["whitelist"] = json!(["*.hipchat.com"]);
-    let project = Project::with_stage(json!({"production": stage}));
-    let serve = Serve::start(project.path(), &[], &[("NODE_ENV", "production")]);
-    let client = kit::client();
-    let response = hipchat
-        .install(&client, &serve.url(), "t", "s", Some(1))
-        .await;
+    let w = production(&["*.hipchat.com"]);
+    let response = w.install("t", "s", Some(1)).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(error_message(response).await.contains("127.0.0.1"));
-    assert_eq!(hipchat.token_requests(), 0);
+    assert_eq!(w.hipchat.token_requests("t"), 0);
     // Logs are JSON lines in production.
-    let logs = serve.logs();
+    let logs = w.serve.logs();
     assert!(
         logs.lines()
             .filter(|l| !l.is_empty())
@@ -266,17 +233,7 @@ async fn production_fetches_nothing_from_a_host_off_the_whitelist() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_installs_from_a_whitelisted_host() {
-    let blog = Blog::start();
-    let hipchat = Hipchat::start();
-    let mut stage = Project::stage(
-        &blog.url(),
-        json!({"adapter": "jugglingdb", "type": "memory"}),
-    );
-    stage["whitelist"] = json!(["127.0.0.1"]);
-    let project = Project::with_stage(json!({"production": stage}));
-    let serve = Serve::start(project.path(), &[], &[("NODE_ENV", "production")]);
-    let response = hipchat
-        .install(&kit::client(), &serve.url(), "t", "s", Some(1))
-        .await;
+    let w = production(&["127.0.0.1"]);
+    let response = w.install("t", "s", Some(1)).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }

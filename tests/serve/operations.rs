@@ -8,8 +8,8 @@ use nix::sys::signal::Signal;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::webhook::{ID, SECRET, installed};
-use crate::kit::{self, Blog, BlogMode, Hipchat, Project, Serve};
+use crate::kit::signed::{deliver, search_status};
+use crate::kit::{self, Blog, BlogMode, HipChat, ID, Project, SECRET, Serve, installed};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_the_descriptor_with_its_base_url_and_redirects_home_to_it() {
@@ -17,14 +17,8 @@ async fn serves_the_descriptor_with_its_base_url_and_redirects_home_to_it() {
     let project = Project::new(&blog.url());
     let serve = Serve::start(project.path(), &[], &[]);
     let client = kit::client();
-    let descriptor: serde_json::Value = client
-        .get(format!("{}/atlassian-connect.json", serve.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let descriptor =
+        kit::get_json(&client, &format!("{}/atlassian-connect.json", serve.url())).await;
     assert_eq!(
         descriptor["links"]["self"],
         format!("{}/atlassian-connect.json", serve.url())
@@ -83,24 +77,14 @@ async fn prefixes_every_route_with_the_base_urls_path() {
             .status(),
         StatusCode::NOT_FOUND
     );
-    let hipchat = Hipchat::start();
+    let hipchat = HipChat::start();
+    hipchat
+        .must_install(&client, &base, "t", "s", Some(1))
+        .await;
     assert_eq!(
-        hipchat
-            .install(&client, &base, "t", "s", Some(1))
-            .await
-            .status(),
-        StatusCode::NO_CONTENT
+        search_status(&client, &format!("{base}/message"), "t", "s").await,
+        StatusCode::OK
     );
-    let response = kit::hipchat::deliver(
-        &client,
-        &format!("{base}/message"),
-        "t",
-        "s",
-        1,
-        "/hascode x",
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::OK);
     let home = client.get(&base).send().await.unwrap();
     assert_eq!(home.headers()["location"], "/addon/atlassian-connect.json");
 }
@@ -110,14 +94,7 @@ async fn reports_health_and_prints_where_it_runs() {
     let blog = Blog::start();
     let project = Project::new(&blog.url());
     let serve = Serve::start(project.path(), &[], &[]);
-    let health: serde_json::Value = kit::client()
-        .get(format!("{}/healthz", serve.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = kit::get_json(&kit::client(), &format!("{}/healthz", serve.url())).await;
     assert_eq!(health, json!({"status": "ok", "store": "embedded"}));
     let logs = serve.logs();
     assert!(
@@ -131,9 +108,8 @@ async fn finishes_requests_in_flight_on_sigterm_and_exits_zero() {
     let mut w = installed().await;
     w.blog.set_mode(BlogMode::Slow(Duration::from_millis(1500)));
     let (client, url) = (w.client.clone(), w.serve.webhook());
-    let in_flight = tokio::spawn(async move {
-        kit::hipchat::deliver(&client, &url, ID, SECRET, 1, "/hascode slow").await
-    });
+    let in_flight =
+        tokio::spawn(async move { deliver(&client, &url, ID, SECRET, 1, "/hascode slow").await });
     tokio::time::sleep(Duration::from_millis(500)).await;
     let status = tokio::task::block_in_place(|| w.serve.stop_with(Signal::SIGTERM));
     assert_eq!(status.code(), Some(0));
@@ -217,8 +193,7 @@ async fn answers_two_hundred_concurrent_webhooks_and_loses_none() {
         let (client, url) = (w.client.clone(), w.serve.webhook());
         tasks.push(tokio::spawn(async move {
             let response =
-                kit::hipchat::deliver(&client, &url, ID, SECRET, 1, &format!("/hascode term{i}"))
-                    .await;
+                deliver(&client, &url, ID, SECRET, 1, &format!("/hascode term{i}")).await;
             let status = response.status();
             let note: serde_json::Value = response.json().await.unwrap();
             (i, status, note)

@@ -3,27 +3,23 @@
 use nix::sys::signal::Signal;
 use reqwest::StatusCode;
 
-use crate::kit::{self, Blog, Hipchat, Project, Serve};
+use crate::kit::signed::search_status;
+use crate::kit::{self, Blog, HipChat, Project, Serve};
 
 async fn survives(stop: impl FnOnce(&mut Serve)) {
     let blog = Blog::start();
     let project = Project::new(&blog.url());
-    let hipchat = Hipchat::start();
+    let hipchat = HipChat::start();
     let client = kit::client();
     let mut serve = Serve::start(project.path(), &[], &[]);
-    assert_eq!(
-        hipchat
-            .install(&client, &serve.url(), "durable", "s", Some(1))
-            .await
-            .status(),
-        StatusCode::NO_CONTENT
-    );
+    hipchat
+        .must_install(&client, &serve.url(), "durable", "s", Some(1))
+        .await;
     tokio::task::block_in_place(|| stop(&mut serve));
     assert!(project.file("store.db").exists());
     let serve = Serve::start(project.path(), &[], &[]);
-    let response =
-        kit::hipchat::deliver(&client, &serve.webhook(), "durable", "s", 1, "/hascode x").await;
-    assert_eq!(response.status(), StatusCode::OK, "{}", serve.logs());
+    let status = search_status(&client, &serve.webhook(), "durable", "s").await;
+    assert_eq!(status, StatusCode::OK, "{}", serve.logs());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::kit::{self, Blog, Hipchat, Project, Serve};
+use crate::kit::signed::search_status;
+use crate::kit::{self, Blog, HipChat, Project, Serve};
 use crate::support::redis::RedisServer;
 
 fn redis_project(blog: &Blog, redis: &RedisServer) -> Project {
@@ -20,27 +21,22 @@ async fn two_servers_sharing_one_redis_share_tenants() {
     let project = redis_project(&blog, &redis);
     let a = Serve::start(project.path(), &[], &[]);
     let b = Serve::start(project.path(), &[], &[]);
-    let hipchat = Hipchat::start();
+    let hipchat = HipChat::start();
     let client = kit::client();
-    assert_eq!(
-        hipchat
-            .install(&client, &a.url(), "shared", "s", Some(1))
-            .await
-            .status(),
-        StatusCode::NO_CONTENT
-    );
-    let response =
-        kit::hipchat::deliver(&client, &b.webhook(), "shared", "s", 1, "/hascode x").await;
-    assert_eq!(response.status(), StatusCode::OK, "{}", b.logs());
-    hipchat.revoke("shared");
+    hipchat
+        .must_install(&client, &a.url(), "shared", "s", Some(1))
+        .await;
+    let response = search_status(&client, &b.webhook(), "shared", "s").await;
+    assert_eq!(response, StatusCode::OK, "{}", b.logs());
+    assert!(hipchat.revoke("shared"));
     let deleted = client
         .delete(format!("{}/installable/shared", b.url()))
         .send()
         .await
         .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let gone = kit::hipchat::deliver(&client, &a.webhook(), "shared", "s", 1, "/hascode x").await;
-    assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
+    let gone = search_status(&client, &a.webhook(), "shared", "s").await;
+    assert_eq!(gone, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,21 +45,16 @@ async fn a_redis_outage_answers_503_quickly_and_service_resumes_by_itself() {
     let blog = Blog::start();
     let project = redis_project(&blog, &redis);
     let serve = Serve::start(project.path(), &[], &[]);
-    let hipchat = Hipchat::start();
+    let hipchat = HipChat::start();
     let client = kit::client();
-    assert_eq!(
-        hipchat
-            .install(&client, &serve.url(), "r", "s", Some(1))
-            .await
-            .status(),
-        StatusCode::NO_CONTENT
-    );
+    hipchat
+        .must_install(&client, &serve.url(), "r", "s", Some(1))
+        .await;
 
     tokio::task::block_in_place(|| redis.stop());
     let started = Instant::now();
-    let response =
-        kit::hipchat::deliver(&client, &serve.webhook(), "r", "s", 1, "/hascode x").await;
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let response = search_status(&client, &serve.webhook(), "r", "s").await;
+    assert_eq!(response, StatusCode::SERVICE_UNAVAILABLE);
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "took {:?}",
@@ -101,14 +92,9 @@ async fn a_redis_outage_answers_503_quickly_and_service_resumes_by_itself() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(
-        hipchat
-            .install(&client, &serve.url(), "r", "s", Some(1))
-            .await
-            .status(),
-        StatusCode::NO_CONTENT
-    );
-    let response =
-        kit::hipchat::deliver(&client, &serve.webhook(), "r", "s", 1, "/hascode x").await;
-    assert_eq!(response.status(), StatusCode::OK);
+    hipchat
+        .must_install(&client, &serve.url(), "r", "s", Some(1))
+        .await;
+    let response = search_status(&client, &serve.webhook(), "r", "s").await;
+    assert_eq!(response, StatusCode::OK);
 }

@@ -2,17 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
 use serde_json::json;
 
-use super::webhook::{ID, Installed, SECRET, installed};
-use crate::kit::{self, BlogMode};
-
-async fn ask(w: &Installed, text: &str) -> serde_json::Value {
-    let response = kit::hipchat::deliver(&w.client, &w.serve.webhook(), ID, SECRET, 1, text).await;
-    assert_eq!(response.status(), StatusCode::OK, "{}", w.serve.logs());
-    response.json().await.unwrap()
-}
+use crate::kit::signed::deliver;
+use crate::kit::{BlogMode, ID, SECRET, installed};
 
 fn message(note: &serde_json::Value) -> &str {
     note["message"].as_str().unwrap()
@@ -22,7 +15,7 @@ fn message(note: &serde_json::Value) -> &str {
 async fn lists_ten_hits_and_links_all_results_when_there_are_more() {
     let w = installed().await;
     w.blog.set_hits("java", 25);
-    let note = ask(&w, "/hascode java").await;
+    let note = w.ask("/hascode java").await;
     let text = message(&note);
     assert_eq!(text.matches("<li>").count(), 10, "{text}");
     assert!(
@@ -37,7 +30,7 @@ async fn lists_ten_hits_and_links_all_results_when_there_are_more() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn url_encodes_the_term() {
     let w = installed().await;
-    ask(&w, "/hascode c++ a&b").await;
+    w.ask("/hascode c++ a&b").await;
     assert_eq!(w.blog.queries(), vec!["tag=c%2B%2B%20a%26b"]);
 }
 
@@ -51,7 +44,7 @@ async fn says_search_is_unavailable_when_the_blog_fails() {
         BlogMode::Raw(json!([{"title": 1}])),
     ] {
         w.blog.set_mode(mode.clone());
-        let note = ask(&w, "/hascode rust").await;
+        let note = w.ask("/hascode rust").await;
         assert!(
             message(&note).contains("cannot be searched right now"),
             "{mode:?}: {note}"
@@ -65,7 +58,7 @@ async fn gives_up_on_a_slow_blog_within_a_few_seconds() {
     let w = installed().await;
     w.blog.set_mode(BlogMode::Slow(Duration::from_secs(20)));
     let started = Instant::now();
-    let note = ask(&w, "/hascode rust").await;
+    let note = w.ask("/hascode rust").await;
     assert!(
         started.elapsed() < Duration::from_secs(8),
         "{:?}",
@@ -81,7 +74,7 @@ async fn escapes_titles_and_urls_and_drops_non_http_links() {
         {"title": "<img src=x onerror=alert(1)>", "url": "https://blog.example/?a=1&b=\"><script>"},
         {"title": "evil link", "url": "javascript:alert(1)"}
     ])));
-    let note = ask(&w, "/hascode <b>x</b>").await;
+    let note = w.ask("/hascode <b>x</b>").await;
     let text = message(&note);
     assert!(
         !text.contains("<img") && !text.contains("<script") && !text.contains("javascript:"),
@@ -106,7 +99,7 @@ async fn keeps_the_message_within_ten_thousand_characters() {
         .map(|i| json!({"title": format!("{i}{long}"), "url": format!("https://b.example/{i}")}))
         .collect();
     w.blog.set_mode(BlogMode::Raw(json!(hits)));
-    let note = ask(&w, "/hascode big").await;
+    let note = w.ask("/hascode big").await;
     let text = message(&note);
     assert!(text.chars().count() <= 10_000, "{}", text.chars().count());
     let shown = text.matches("<li>").count();
@@ -126,14 +119,14 @@ async fn repeated_and_concurrent_searches_for_one_term_ask_the_blog_once() {
     for _ in 0..20 {
         let (client, url) = (w.client.clone(), w.serve.webhook());
         tasks.push(tokio::spawn(async move {
-            kit::hipchat::deliver(&client, &url, ID, SECRET, 1, "/hascode same").await
+            deliver(&client, &url, ID, SECRET, 1, "/hascode same").await
         }));
     }
     for task in tasks {
         let note: serde_json::Value = task.await.unwrap().json().await.unwrap();
         assert!(message(&note).contains("same article 1"), "{note}");
     }
-    ask(&w, "/hascode same").await;
+    w.ask("/hascode same").await;
     assert_eq!(w.blog.queries(), vec!["tag=same"]);
 }
 
@@ -141,8 +134,8 @@ async fn repeated_and_concurrent_searches_for_one_term_ask_the_blog_once() {
 async fn a_failed_search_is_not_remembered() {
     let w = installed().await;
     w.blog.set_mode(BlogMode::Status(503));
-    assert!(message(&ask(&w, "/hascode flaky").await).contains("cannot be searched"));
+    assert!(message(&w.ask("/hascode flaky").await).contains("cannot be searched"));
     w.blog.set_mode(BlogMode::Normal);
-    assert!(message(&ask(&w, "/hascode flaky").await).contains("flaky article 1"));
+    assert!(message(&w.ask("/hascode flaky").await).contains("flaky article 1"));
     assert_eq!(w.blog.queries().len(), 2);
 }

@@ -3,18 +3,47 @@
 //! install notice surviving a rate limit through the binary.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use connect::hipchat::capabilities::CapabilitiesDoc;
+use connect::hipchat::host::{Credentials, HostOptions, RateLimits};
 use connect::hipchat::notification::Notification;
 use connect::serve::hipchat_client::HostClient;
 use connect::serve::store::{Store, StoreConfig, Tenant, TenantStore, now_unix};
 use connect::serve::tokens::Tokens;
 use reqwest::StatusCode;
 
-use super::webhook::installed;
-use crate::kit::{self, Hipchat};
+use crate::kit::host::{GROUP_ID, SCOPES};
+use crate::kit::{self, HipChat, installed};
 
-async fn tenant(hipchat: &Hipchat, store: &Store) -> Tenant {
-    hipchat.register("rest", "rest-secret");
+/// The REST path's parts: a memory store, the host client and the tokens.
+struct Rest {
+    store: Store,
+    host: HostClient,
+    tokens: Tokens,
+}
+
+async fn rest() -> Rest {
+    let store = Store::open(&StoreConfig::Memory, "connect:test")
+        .await
+        .unwrap();
+    let host = HostClient::new(kit::client());
+    let tokens = Tokens::new(store.clone(), host.clone());
+    Rest {
+        store,
+        host,
+        tokens,
+    }
+}
+
+/// A tenant `rest` in room 5, known to the host and stored as an install
+/// would store it.
+async fn tenant(hipchat: &HipChat, store: &Store) -> Tenant {
+    let credentials = Credentials {
+        oauth_id: "rest".into(),
+        oauth_secret: "rest-secret".into(),
+    };
+    hipchat.register_client(&credentials, SCOPES, Some(5));
     let doc = kit::client()
         .get(hipchat.capabilities_url())
         .send()
@@ -29,7 +58,7 @@ async fn tenant(hipchat: &Hipchat, store: &Store) -> Tenant {
         capabilities_url: hipchat.capabilities_url(),
         capabilities: doc,
         room_id: Some(5),
-        group_id: 46617,
+        group_id: GROUP_ID,
         group_name: None,
         installed_at: now_unix(),
     };
@@ -37,18 +66,31 @@ async fn tenant(hipchat: &Hipchat, store: &Store) -> Tenant {
     tenant
 }
 
+/// The tenant's room notification URL, from its capabilities.
+fn notification_url(tenant: &Tenant) -> String {
+    serde_json::from_value::<CapabilitiesDoc>(tenant.capabilities.clone())
+        .unwrap()
+        .notification_url(5)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_notifications_share_one_token_request() {
-    let hipchat = Hipchat::start();
-    let store = Store::open(&StoreConfig::Memory, "connect:test")
-        .await
-        .unwrap();
-    let host = HostClient::new(kit::client());
-    let tokens = Tokens::new(store.clone(), host.clone());
+    // Room flood control would refuse most of 50 notices in a minute; this
+    // test is about the token cache.
+    let hipchat = HipChat::start_with(HostOptions {
+        limits: RateLimits {
+            messages_per_room: 1000,
+            ..RateLimits::default()
+        },
+        ..HostOptions::default()
+    });
+    let Rest {
+        store,
+        host,
+        tokens,
+    } = rest().await;
     let tenant = Arc::new(tenant(&hipchat, &store).await);
-    let caps: connect::hipchat::capabilities::CapabilitiesDoc =
-        serde_json::from_value(tenant.capabilities.clone()).unwrap();
-    let url = caps.notification_url(5);
+    let url = notification_url(&tenant);
     let mut tasks = Vec::new();
     for i in 0..50 {
         let (tokens, host, tenant, url) =
@@ -67,44 +109,37 @@ async fn many_concurrent_notifications_share_one_token_request() {
     for task in tasks {
         task.await.unwrap();
     }
-    assert_eq!(hipchat.notifications().len(), 50);
-    assert_eq!(hipchat.token_requests(), 1);
+    assert_eq!(hipchat.notification_count(5), 50);
+    assert_eq!(hipchat.token_requests("rest"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_about_to_expire_is_refreshed() {
-    let hipchat = Hipchat::start();
-    hipchat.set_token_lifetime(30); // inside the refresh margin
-    let store = Store::open(&StoreConfig::Memory, "connect:test")
-        .await
-        .unwrap();
-    let tokens = Tokens::new(store.clone(), HostClient::new(kit::client()));
+    let hipchat = HipChat::start();
+    hipchat.set_token_lifetime(Duration::from_secs(30)); // inside the refresh margin
+    let Rest { store, tokens, .. } = rest().await;
     let tenant = tenant(&hipchat, &store).await;
     let first = tokens.get(&tenant, "send_notification").await.unwrap();
-    hipchat.set_token_lifetime(3599);
+    hipchat.set_token_lifetime(Duration::from_secs(3599));
     let second = tokens.get(&tenant, "send_notification").await.unwrap();
     let third = tokens.get(&tenant, "send_notification").await.unwrap();
     assert_ne!(first.access_token, second.access_token);
     assert_eq!(second.access_token, third.access_token);
-    assert_eq!(hipchat.token_requests(), 2);
+    assert_eq!(hipchat.token_requests("rest"), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_notification_is_retried_after_retry_after() {
-    let hipchat = Hipchat::start();
-    let store = Store::open(&StoreConfig::Memory, "connect:test")
-        .await
-        .unwrap();
-    let host = HostClient::new(kit::client());
-    let tokens = Tokens::new(store.clone(), host.clone());
+    let hipchat = HipChat::start();
+    let Rest {
+        store,
+        host,
+        tokens,
+    } = rest().await;
     let tenant = tenant(&hipchat, &store).await;
     let token = tokens.get(&tenant, "send_notification").await.unwrap();
-    let url = serde_json::from_value::<connect::hipchat::capabilities::CapabilitiesDoc>(
-        tenant.capabilities.clone(),
-    )
-    .unwrap()
-    .notification_url(5);
-    hipchat.rate_limit_next(2);
+    let url = notification_url(&tenant);
+    hipchat.force_rate_limit(2);
     let started = std::time::Instant::now();
     host.notify(&url, &token.access_token, &Notification::html("hi"))
         .await
@@ -115,9 +150,9 @@ async fn a_rate_limited_notification_is_retried_after_retry_after() {
         started.elapsed()
     );
     assert_eq!(hipchat.rate_limited(), 2);
-    assert_eq!(hipchat.notifications().len(), 1);
+    assert_eq!(hipchat.notification_count(5), 1);
     // Bounded: a host that keeps refusing gets an error, not an endless loop.
-    hipchat.rate_limit_next(100);
+    hipchat.force_rate_limit(100);
     let err = host
         .notify(&url, &token.access_token, &Notification::html("hi"))
         .await
@@ -128,16 +163,16 @@ async fn a_rate_limited_notification_is_retried_after_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_install_notice_waits_out_a_rate_limit() {
     let w = installed().await; // its notice is already posted
-    w.hipchat.wait_for_notifications(1, 10).await;
-    w.hipchat.rate_limit_next(1);
+    assert_eq!(w.hipchat.wait_for_notices(1, 10).await.len(), 1);
+    w.hipchat.force_rate_limit(1);
     let status = w
         .hipchat
         .install(&w.client, &w.serve.url(), "second", "s2", Some(9))
         .await
         .status();
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let posted = w.hipchat.wait_for_notifications(2, 15).await;
+    let posted = w.hipchat.wait_for_notices(2, 15).await;
     assert_eq!(posted.len(), 2, "{}", w.serve.logs());
-    assert_eq!(posted[1].0, 9);
+    assert_eq!(posted[1].room_id, 9);
     assert_eq!(w.hipchat.rate_limited(), 1);
 }

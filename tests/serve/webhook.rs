@@ -4,58 +4,8 @@ use connect::hipchat::jwt::{self, Algorithm};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::kit::hipchat::{claims, room_message, sign};
-use crate::kit::{self, Blog, Hipchat, Project, Serve};
-
-pub struct Installed {
-    pub hipchat: Hipchat,
-    pub blog: Blog,
-    pub serve: Serve,
-    pub client: reqwest::Client,
-    _project: Project,
-}
-
-pub const ID: &str = "tenant-w";
-pub const SECRET: &str = "webhook-secret";
-
-/// A server with one tenant installed in room 1.
-pub async fn installed() -> Installed {
-    let blog = Blog::start();
-    let project = Project::new(&blog.url());
-    let serve = Serve::start(project.path(), &[], &[]);
-    let hipchat = Hipchat::start();
-    let client = kit::client();
-    let status = hipchat
-        .install(&client, &serve.url(), ID, SECRET, Some(1))
-        .await
-        .status();
-    assert_eq!(status, StatusCode::NO_CONTENT, "{}", serve.logs());
-    Installed {
-        hipchat,
-        blog,
-        serve,
-        client,
-        _project: project,
-    }
-}
-
-impl Installed {
-    async fn post(&self, token: Option<&str>, body: String) -> reqwest::Response {
-        let mut request = self
-            .client
-            .post(self.serve.webhook())
-            .header("content-type", "application/json")
-            .body(body);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("JWT {token}"));
-        }
-        request.send().await.unwrap()
-    }
-
-    fn searches(&self) -> usize {
-        self.blog.queries().len()
-    }
-}
+use crate::kit::signed::{claims, room_message, sign};
+use crate::kit::{ID, SECRET, installed};
 
 fn body(text: &str) -> String {
     room_message(ID, 1, text).to_string()
@@ -64,17 +14,7 @@ fn body(text: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_a_signed_search_inline_with_a_notification() {
     let w = installed().await;
-    let response = kit::hipchat::deliver(
-        &w.client,
-        &w.serve.webhook(),
-        ID,
-        SECRET,
-        1,
-        "/hascode rust",
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let note: serde_json::Value = response.json().await.unwrap();
+    let note = w.ask("/hascode rust").await;
     assert_eq!(note["message_format"], "html");
     let message = note["message"].as_str().unwrap();
     assert!(
@@ -181,9 +121,11 @@ async fn rejects_a_webhook_issued_longer_ago_than_max_token_age() {
 async fn rejects_a_webhook_whose_issuer_differs_from_the_body() {
     let w = installed().await;
     // A second tenant signs a body claiming to be the first.
-    w.hipchat
+    let other = w
+        .hipchat
         .install(&w.client, &w.serve.url(), "other", "other-secret", Some(2))
         .await;
+    assert_eq!(other.status(), StatusCode::NO_CONTENT);
     let token = sign(&claims("other", 1), "other-secret");
     let response = w.post(Some(&token), body("/hascode rust")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -240,17 +182,7 @@ async fn rejects_a_body_over_one_mebibyte_with_413() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_usage_without_searching_when_no_term_is_given() {
     let w = installed().await;
-    let response = kit::hipchat::deliver(
-        &w.client,
-        &w.serve.webhook(),
-        ID,
-        SECRET,
-        1,
-        "  /hascode   ",
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let note: serde_json::Value = response.json().await.unwrap();
+    let note = w.ask("  /hascode   ").await;
     let message = note["message"].as_str().unwrap();
     assert!(
         message.contains("Usage: <code>/hascode TAG</code>"),

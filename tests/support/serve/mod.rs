@@ -1,16 +1,20 @@
 //! Test kit for `connect serve`: the real binary on a free port, a project
-//! folder, and HipChat and blog doubles as real HTTP servers on loopback.
+//! folder, the crate's HipChat host and a blog double as real HTTP servers
+//! on loopback.
 //! Every process and server is stopped on drop, even when a test fails.
 #![allow(dead_code)]
 
 pub mod blog;
 pub mod double;
-pub mod hipchat;
+pub mod host;
+pub mod installed;
 pub mod process;
 pub mod project;
+pub mod signed;
 
 pub use blog::{Blog, BlogMode};
-pub use hipchat::{CapabilitiesMode, Hipchat};
+pub use host::HipChat;
+pub use installed::{ID, SECRET, installed};
 pub use process::Serve;
 pub use project::Project;
 
@@ -22,4 +26,16 @@ pub fn client() -> reqwest::Client {
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("build a test HTTP client")
+}
+
+/// GETs `url` and parses its JSON body, whatever the status.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("a JSON body")
 }
