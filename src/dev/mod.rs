@@ -5,6 +5,7 @@
 //! process (`supervisor`, `listener`), the tunnel (`tunnel`) and the status
 //! lines (`status`).
 
+pub mod emulate;
 pub mod filter;
 pub mod handoff;
 pub mod listener;
@@ -41,11 +42,18 @@ The add-on gets PORT and AC_LOCAL_BASE_URL (the tunnel's URL with --tunnel)
 in its environment, and `connect serve` also the listening socket as fd 3
 (LISTEN_FDS=1), so requests made during a restart wait instead of failing.
 
+--emulate runs the HipChat emulator (as `connect emulate`) beside the
+add-on, installs the add-on into its room 1 from the local descriptor URL,
+installs it again when the descriptor it serves changes, and prints the
+chat URL to open in a browser.
+
 Examples:
   connect dev
   connect dev --tunnel
   connect dev --tunnel --url myaddon.ngrok.app
-  connect dev --exec 'node app.js' --ext js,json,html")]
+  connect dev --exec 'node app.js' --ext js,json,html
+  connect dev --emulate
+  connect dev --emulate --emulate-port 0 --port 0")]
 pub struct DevArgs {
     /// The project folder (the one holding config.json).
     #[arg(long, value_name = "PATH", default_value = ".")]
@@ -94,6 +102,12 @@ pub struct DevArgs {
     /// Seconds to wait for ngrok to report its public URL.
     #[arg(long, value_name = "SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub tunnel_timeout: u64,
+    /// Run the HipChat emulator beside the add-on, install the add-on into its room 1 (again when its descriptor changes) and print the chat URL.
+    #[arg(long)]
+    pub emulate: bool,
+    /// The emulator's port [default: 8080, or a free port when 8080 is taken; 0: any free port].
+    #[arg(long, value_name = "PORT", requires = "emulate")]
+    pub emulate_port: Option<u16>,
 }
 
 /// Everything the dev loop needs, resolved once.
@@ -127,6 +141,8 @@ pub struct Settings {
     pub tunnel_timeout: Duration,
     /// Warnings to show at start.
     pub warnings: Vec<String>,
+    /// With --emulate: the emulator's port, if given (`Some(None)`: the default).
+    pub emulate: Option<Option<u16>>,
 }
 
 /// Runs `connect dev` until SIGINT or SIGTERM.
@@ -271,6 +287,7 @@ fn resolve(args: DevArgs, env: &Env) -> anyhow::Result<Settings> {
         tunnel,
         tunnel_timeout: Duration::from_secs(args.tunnel_timeout),
         warnings,
+        emulate: args.emulate.then_some(args.emulate_port),
     })
 }
 

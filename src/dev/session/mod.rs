@@ -15,6 +15,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::sleep_until;
 
+use super::emulate::{DevEmulator, descriptor_url};
 use super::handoff::{self, SocketPair};
 use super::status::Status;
 use super::supervisor::{Running, Supervisor, describe_exit};
@@ -79,6 +80,8 @@ struct Session {
     last_change: Instant,
     /// The public URL the add-on was last started with.
     announced: Option<String>,
+    /// The HipChat emulator (--emulate).
+    emulator: Option<DevEmulator>,
 }
 
 impl Session {
@@ -121,6 +124,7 @@ impl Session {
             pending: None,
             last_change: Instant::now(),
             announced: None,
+            emulator: None,
             s,
         })
     }
@@ -143,6 +147,9 @@ impl Session {
             });
         })?;
         spawn_stdin_reader(tx);
+        if let Some(port) = self.s.emulate {
+            self.emulator = Some(DevEmulator::start(port, self.status).await?);
+        }
 
         if self.tunnel.is_some() {
             self.start_tunnel(true)?;
@@ -189,6 +196,9 @@ impl Session {
             self.status.info(&format!("{signal}: stopping"));
         }
         self.finish_spinner();
+        if let Some(emulator) = self.emulator.take() {
+            emulator.stop().await;
+        }
         let stopped = self.supervisor.stop().await;
         for task in self.retiring.drain(..) {
             let _ = task.await;
@@ -238,6 +248,11 @@ impl Session {
                 "cannot start {}: {e}; waiting for a change (or type rs + Enter)",
                 self.s.child_label
             )),
+        }
+        if self.supervisor.is_running()
+            && let Some(emulator) = &self.emulator
+        {
+            emulator.started(descriptor_url(&self.local_url));
         }
     }
 
@@ -346,6 +361,9 @@ impl Session {
         if let Some(t) = &self.tunnel {
             lines.push("                 (HipChat: Integrations > Install an integration from a descriptor URL)".into());
             lines.push(format!("    inspector:   http://{}", t.web_addr()));
+        }
+        if let Some(emulator) = &self.emulator {
+            lines.push(format!("    chat:        {}", emulator.chat_url()));
         }
         lines.push(String::new());
         self.status.block(&lines);

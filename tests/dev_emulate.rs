@@ -1,0 +1,192 @@
+//! `connect dev --emulate`: the real binary on a project made by `connect
+//! new`, searching a blog double, with the HipChat emulator beside it; the
+//! emulator is driven through its control API.
+
+#[path = "dev/support.rs"]
+mod support;
+
+mod emulate_support;
+
+use std::time::Duration;
+
+use emulate_support::{Blog, http_client};
+use nix::sys::signal::Signal;
+use serde_json::{Value, json};
+use support::{Dev, Project, assert_gone, port_is_free};
+
+const LONG: Duration = Duration::from_secs(20);
+
+/// A project whose development stage searches `blog`.
+fn project_searching(blog: &Blog) -> Project {
+    let project = Project::new();
+    let path = project.path("config.json");
+    let text = std::fs::read_to_string(&path).expect("config.json");
+    let mut config: Value = serde_json::from_str(&text).expect("config.json is JSON");
+    config["development"]["searchHost"] = json!(blog.url);
+    project.write("config.json", &config.to_string());
+    project
+}
+
+/// The emulator's URL (with a trailing slash) from the start-up line.
+fn chat_url(dev: &Dev) -> String {
+    let line = dev.wait_for("HipChat emulator: chat at ");
+    line.split("chat at ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string()
+}
+
+async fn get_json(url: &str) -> Value {
+    let response = http_client().get(url).send().await.expect("GET answers");
+    assert!(response.status().is_success(), "GET {url}: {response:?}");
+    response.json().await.expect("a JSON body")
+}
+
+/// The installations, once there is exactly one.
+async fn the_install(chat: &str) -> Value {
+    let installs = get_json(&format!("{chat}_emulator/installs")).await;
+    let list = installs.as_array().expect("a list of installs");
+    assert_eq!(list.len(), 1, "{installs:#}");
+    list[0].clone()
+}
+
+/// Says `message` in room 1; returns the delivery to the add-on.
+async fn say(chat: &str, message: &str) -> Value {
+    let response = http_client()
+        .post(format!("{chat}_emulator/rooms/1/messages"))
+        .json(&json!({ "message": message }))
+        .send()
+        .await
+        .expect("the emulator answers");
+    assert_eq!(response.status().as_u16(), 201);
+    let posted: Value = response.json().await.expect("a JSON body");
+    posted["deliveries"][0].clone()
+}
+
+/// Waits for a notification in room 1 whose HTML contains `needle`.
+async fn reply_containing(chat: &str, needle: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let messages = get_json(&format!("{chat}_emulator/rooms/1/messages")).await;
+        let found = messages.as_array().and_then(|list| {
+            list.iter()
+                .find(|m| {
+                    m["kind"] == "notification"
+                        && m["html"].as_str().is_some_and(|h| h.contains(needle))
+                })
+                .cloned()
+        });
+        if let Some(found) = found {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no reply with {needle:?} in room 1: {messages:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installs_the_add_on_into_the_emulator_reinstalls_it_on_a_descriptor_change_and_stops_on_sigint()
+ {
+    let blog = Blog::start().await;
+    let project = project_searching(&blog);
+    let mut dev = Dev::start(
+        &project.dir,
+        &["--port", "0", "--emulate", "--emulate-port", "0"],
+        &[],
+    );
+    let chat = chat_url(&dev);
+    let ready = dev.wait_for("    chat:");
+    assert!(ready.ends_with(&chat), "{ready:?} vs {chat}");
+
+    dev.wait_for("emulator: installed addon (com.example.addon) into room 1");
+    let first = the_install(&chat).await;
+    assert_eq!(first["roomId"], 1, "{first:#}");
+    assert!(
+        first["descriptorUrl"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!(":{}/atlassian-connect.json", dev.port()))),
+        "{first:#}"
+    );
+    let delivery = say(&chat, "/hascode rust").await;
+    assert!(
+        delivery["status"].as_u64().is_some_and(|s| s < 300),
+        "{delivery:#}"
+    );
+    let reply = reply_containing(&chat, &format!("{}/rust-article-1/", blog.url)).await;
+    assert_eq!(reply["oauthId"], first["oauthId"]);
+
+    project.set_description("Finds articles, now with a new description");
+    dev.wait_for_nth("emulator: reinstalled addon", 1, LONG);
+    let second = the_install(&chat).await;
+    assert_ne!(second["oauthId"], first["oauthId"], "{second:#}");
+    say(&chat, "/hascode tokio").await;
+    let reply = reply_containing(&chat, &format!("{}/tokio-article-1/", blog.url)).await;
+    assert_eq!(reply["oauthId"], second["oauthId"]);
+
+    // A restart that leaves the descriptor as it was does not reinstall.
+    project.write("templates/usage.html", "Try {{ command }} TAG");
+    dev.wait_for_nth("restarted in ", 2, LONG);
+    // The replaced add-on serves what it already accepted (the emulator's
+    // kept-alive connection among them) until it has stopped.
+    let pids = dev.child_pids();
+    assert_gone(pids[pids.len() - 2], Duration::from_secs(5));
+    say(&chat, "/hascode").await;
+    reply_containing(&chat, "Try /hascode TAG").await;
+    assert_eq!(the_install(&chat).await["oauthId"], second["oauthId"]);
+    assert_eq!(dev.count("emulator: reinstalled"), 1, "{}", dev.output());
+
+    let children = dev.child_pids();
+    dev.signal(Signal::SIGINT);
+    let status = dev.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{}", dev.output());
+    for child in children {
+        assert_gone(child, Duration::from_secs(2));
+    }
+    let emulator_port = url::Url::parse(&chat)
+        .ok()
+        .and_then(|u| u.port())
+        .expect("a port in the chat URL");
+    assert!(port_is_free(emulator_port), "the emulator still listens");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_install_is_reported_and_the_next_good_descriptor_is_installed() {
+    let blog = Blog::start().await;
+    let project = project_searching(&blog);
+    let descriptor = project.path("atlassian-connect.json");
+    let good = std::fs::read_to_string(&descriptor).expect("descriptor");
+    let mut doc: Value = serde_json::from_str(&good).expect("descriptor JSON");
+    doc["capabilities"]["installable"]["allowRoom"] = json!(false);
+    std::fs::write(&descriptor, doc.to_string()).expect("write");
+
+    let dev = Dev::start(
+        &project.dir,
+        &["--port", "0", "--emulate", "--emulate-port", "0"],
+        &[],
+    );
+    let chat = chat_url(&dev);
+    dev.wait_for("emulator: cannot install the add-on: the add-on com.example.addon does not allow room installs");
+    let installs = get_json(&format!("{chat}_emulator/installs")).await;
+    assert_eq!(installs, json!([]));
+
+    std::fs::write(&descriptor, good).expect("write");
+    dev.wait_for("emulator: installed addon");
+    the_install(&chat).await;
+}
+
+#[test]
+fn emulate_port_without_emulate_is_a_usage_error() {
+    let project = Project::new();
+    let output = std::process::Command::new(support::connect())
+        .args(["dev", "--emulate-port", "0"])
+        .current_dir(&project.dir)
+        .output()
+        .expect("run connect dev");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--emulate"), "{stderr}");
+}
