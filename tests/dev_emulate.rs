@@ -190,3 +190,69 @@ fn emulate_port_without_emulate_is_a_usage_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--emulate"), "{stderr}");
 }
+
+/// With --tunnel the descriptor is still fetched locally, but it names the
+/// public URL, so the install goes through the tunnel: the fake ngrok
+/// tunnels nothing, so the failure is reported and the loop keeps going.
+/// (`.invalid` never resolves: nothing leaves this machine.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_tunnel_the_descriptor_is_fetched_locally_and_the_install_follows_its_public_urls() {
+    let blog = Blog::start().await;
+    let project = project_searching(&blog);
+    let ngrok = support::fake_ngrok().display().to_string();
+    let dev = Dev::start(
+        &project.dir,
+        &[
+            "--port",
+            "0",
+            "--tunnel",
+            "--ngrok",
+            &ngrok,
+            "--url",
+            "addon.tunnel.invalid",
+            "--emulate",
+            "--emulate-port",
+            "0",
+        ],
+        &[("FAKE_NGROK_MODE", "json")],
+    );
+    let chat = chat_url(&dev);
+    dev.wait_for(
+        "emulator: cannot install the add-on: the install callback https://addon.tunnel.invalid/installable could not be reached",
+    );
+    let exchanges = get_json(&format!("{chat}_emulator/exchanges")).await;
+    let local = format!("http://localhost:{}/atlassian-connect.json", dev.port());
+    let fetched = exchanges.as_array().is_some_and(|list| {
+        list.iter()
+            .any(|e| e["kind"] == "descriptor" && e["url"] == local.as_str())
+    });
+    assert!(fetched, "no descriptor fetch from {local}: {exchanges:#}");
+    // Still serving, still watching.
+    support::poll_until(
+        dev.port(),
+        "/atlassian-connect.json",
+        "addon.tunnel.invalid",
+        LONG,
+    );
+}
+
+#[test]
+fn an_emulator_port_in_use_is_named_with_the_fix() {
+    let project = Project::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let output = std::process::Command::new(support::connect())
+        .args(["dev", "--port", "0", "--emulate", "--emulate-port", &port])
+        .current_dir(&project.dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run connect dev");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "--emulate-port {port}: the emulator cannot listen"
+        )) && stderr.contains("0 for any free one"),
+        "{stderr}"
+    );
+}

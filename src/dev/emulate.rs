@@ -57,9 +57,12 @@ impl DevEmulator {
         let at = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
         let options = EmulatorOptions::default();
         let emulator = match port {
-            Some(port) => Emulator::bind(at(port), options)
-                .await
-                .with_context(|| format!("--emulate-port {port}: cannot start the emulator"))?,
+            Some(port) => Emulator::bind(at(port), options).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "--emulate-port {port}: the emulator cannot listen on 127.0.0.1:{port} ({}); choose another port, or 0 for any free one",
+                    e.root_cause()
+                )
+            })?,
             None => match Emulator::bind(at(DEFAULT_PORT), options.clone()).await {
                 Ok(emulator) => emulator,
                 Err(_) => {
