@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use connect::hipchat::host::{Host, HostOptions, User};
+use connect::hipchat::host::{Host, HostOptions, Installation, User};
 use reqwest::StatusCode;
 
 use crate::kit::{Blog, Project, Serve};
@@ -33,6 +33,15 @@ async fn world() -> World {
     }
 }
 
+impl World {
+    /// The host installs the add-on from its descriptor URL.
+    async fn install(&self, room: u64) -> Installation {
+        let descriptor = format!("{}/atlassian-connect.json", self.serve.url());
+        let installed = self.running.host().install(&descriptor, Some(room)).await;
+        installed.unwrap_or_else(|e| panic!("{e}\n{}", self.serve.logs()))
+    }
+}
+
 async fn wait_for_room(
     host: &Host,
     room: u64,
@@ -52,13 +61,7 @@ async fn wait_for_room(
 async fn hipchat_installs_the_add_on_and_its_room_gets_search_results() {
     let w = world().await;
     let host = w.running.host();
-    let installation = host
-        .install(
-            &format!("{}/atlassian-connect.json", w.serve.url()),
-            Some(1),
-        )
-        .await
-        .unwrap();
+    let installation = w.install(1).await;
     let room = wait_for_room(host, 1, 1).await;
     assert!(
         room[0].message.contains("has been installed in this room"),
@@ -99,13 +102,7 @@ async fn hipchat_installs_the_add_on_and_its_room_gets_search_results() {
 async fn hipchat_uninstalls_the_add_on_and_its_tenant_is_gone() {
     let w = world().await;
     let host = w.running.host();
-    let installation = host
-        .install(
-            &format!("{}/atlassian-connect.json", w.serve.url()),
-            Some(1),
-        )
-        .await
-        .unwrap();
+    let installation = w.install(1).await;
     let credentials = host.credentials(&installation.oauth_id).unwrap();
     let uninstalled = host.uninstall(&installation.oauth_id).await.unwrap();
     assert_eq!(uninstalled.status, Some(204));
@@ -127,12 +124,7 @@ async fn the_install_notice_is_retried_when_hipchat_rate_limits_it() {
     let w = world().await;
     let host = w.running.host();
     host.force_rate_limit(1);
-    host.install(
-        &format!("{}/atlassian-connect.json", w.serve.url()),
-        Some(3),
-    )
-    .await
-    .unwrap();
+    w.install(3).await;
     let room = wait_for_room(host, 3, 1).await;
     assert_eq!(room.len(), 1, "{}", w.serve.logs());
     assert!(

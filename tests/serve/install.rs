@@ -51,10 +51,17 @@ fn production(whitelist: &[&str]) -> World {
 impl World {
     /// Installs through the host with credentials it knows.
     async fn install(&self, oauth_id: &str, secret: &str, room: Option<u64>) -> reqwest::Response {
-        let base = self.serve.url();
         self.hipchat
-            .install(&self.client, &base, oauth_id, secret, room)
+            .install_as(&self.serve.url(), oauth_id, secret, room)
             .await
+    }
+
+    /// Installs `t` in room 1, which must be refused with `status`; returns
+    /// the error message.
+    async fn refused_install(&self, status: StatusCode) -> String {
+        let response = self.install("t", "s", Some(1)).await;
+        assert_eq!(response.status(), status);
+        error_message(response).await
     }
 
     /// POSTs a hand-made install body.
@@ -126,9 +133,8 @@ async fn rejects_capabilities_whose_self_link_is_another_url() {
     let w = world();
     w.hipchat
         .set_capabilities_fault(Some(CapabilitiesFault::WrongSelf));
-    let response = w.install("t", "s", Some(1)).await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(error_message(response).await.contains("links.self"));
+    let message = w.refused_install(StatusCode::FORBIDDEN).await;
+    assert!(message.contains("links.self"), "{message}");
     assert_eq!(
         w.hipchat.token_requests("t"),
         0,
@@ -141,14 +147,12 @@ async fn rejects_capabilities_that_are_not_json_or_not_found() {
     let w = world();
     w.hipchat
         .set_capabilities_fault(Some(CapabilitiesFault::NotJson));
-    let response = w.install("t", "s", Some(1)).await;
-    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    assert!(error_message(response).await.contains("malformed"));
+    let message = w.refused_install(StatusCode::BAD_GATEWAY).await;
+    assert!(message.contains("malformed"), "{message}");
     w.hipchat
         .set_capabilities_fault(Some(CapabilitiesFault::Status(404)));
-    let response = w.install("t", "s", Some(1)).await;
-    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    assert!(error_message(response).await.contains("HTTP 404"));
+    let message = w.refused_install(StatusCode::BAD_GATEWAY).await;
+    assert!(message.contains("HTTP 404"), "{message}");
     // The server is unharmed.
     w.hipchat.set_capabilities_fault(None);
     let response = w.install("t", "s", Some(1)).await;
@@ -217,9 +221,8 @@ async fn reinstalling_replaces_the_tenant_only_with_proven_credentials() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_fetches_nothing_from_a_host_off_the_whitelist() {
     let w = production(&["*.hipchat.com"]);
-    let response = w.install("t", "s", Some(1)).await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(error_message(response).await.contains("127.0.0.1"));
+    let message = w.refused_install(StatusCode::FORBIDDEN).await;
+    assert!(message.contains("127.0.0.1"), "{message}");
     assert_eq!(w.hipchat.token_requests("t"), 0);
     // Logs are JSON lines in production.
     let logs = w.serve.logs();

@@ -78,9 +78,7 @@ async fn prefixes_every_route_with_the_base_urls_path() {
         StatusCode::NOT_FOUND
     );
     let hipchat = HipChat::start();
-    hipchat
-        .must_install(&client, &base, "t", "s", Some(1))
-        .await;
+    hipchat.must_install_as(&base, "t", "s", Some(1)).await;
     assert_eq!(
         search_status(&client, &format!("{base}/message"), "t", "s").await,
         StatusCode::OK

@@ -13,7 +13,7 @@ async fn survives(stop: impl FnOnce(&mut Serve)) {
     let client = kit::client();
     let mut serve = Serve::start(project.path(), &[], &[]);
     hipchat
-        .must_install(&client, &serve.url(), "durable", "s", Some(1))
+        .must_install_as(&serve.url(), "durable", "s", Some(1))
         .await;
     tokio::task::block_in_place(|| stop(&mut serve));
     assert!(project.file("store.db").exists());

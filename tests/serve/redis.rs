@@ -24,17 +24,13 @@ async fn two_servers_sharing_one_redis_share_tenants() {
     let hipchat = HipChat::start();
     let client = kit::client();
     hipchat
-        .must_install(&client, &a.url(), "shared", "s", Some(1))
+        .must_install_as(&a.url(), "shared", "s", Some(1))
         .await;
     let response = search_status(&client, &b.webhook(), "shared", "s").await;
     assert_eq!(response, StatusCode::OK, "{}", b.logs());
     assert!(hipchat.revoke("shared"));
-    let deleted = client
-        .delete(format!("{}/installable/shared", b.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let deleted = hipchat.delete_installable(&b.url(), "shared").await;
+    assert_eq!(deleted, StatusCode::NO_CONTENT);
     let gone = search_status(&client, &a.webhook(), "shared", "s").await;
     assert_eq!(gone, StatusCode::UNAUTHORIZED);
 }
@@ -48,7 +44,7 @@ async fn a_redis_outage_answers_503_quickly_and_service_resumes_by_itself() {
     let hipchat = HipChat::start();
     let client = kit::client();
     hipchat
-        .must_install(&client, &serve.url(), "r", "s", Some(1))
+        .must_install_as(&serve.url(), "r", "s", Some(1))
         .await;
 
     tokio::task::block_in_place(|| redis.stop());
@@ -93,7 +89,7 @@ async fn a_redis_outage_answers_503_quickly_and_service_resumes_by_itself() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     hipchat
-        .must_install(&client, &serve.url(), "r", "s", Some(1))
+        .must_install_as(&serve.url(), "r", "s", Some(1))
         .await;
     let response = search_status(&client, &serve.webhook(), "r", "s").await;
     assert_eq!(response, StatusCode::OK);

@@ -167,7 +167,7 @@ async fn the_install_notice_waits_out_a_rate_limit() {
     w.hipchat.force_rate_limit(1);
     let status = w
         .hipchat
-        .install(&w.client, &w.serve.url(), "second", "s2", Some(9))
+        .install_as(&w.serve.url(), "second", "s2", Some(9))
         .await
         .status();
     assert_eq!(status, StatusCode::NO_CONTENT);

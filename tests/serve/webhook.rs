@@ -4,11 +4,18 @@ use connect::hipchat::jwt::{self, Algorithm};
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::kit::installed::Installed;
 use crate::kit::signed::{claims, room_message, sign};
 use crate::kit::{ID, SECRET, installed};
 
 fn body(text: &str) -> String {
     room_message(ID, 1, text).to_string()
+}
+
+/// A search signed with `token` must be refused with 401.
+async fn assert_refused(w: &Installed, token: &str) {
+    let response = w.post(Some(token), body("/hascode rust")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,10 +70,7 @@ async fn rejects_an_unsigned_webhook_without_searching() {
 async fn rejects_a_webhook_signed_with_another_secret() {
     let w = installed().await;
     let token = sign(&claims(ID, 1), "not-the-secret");
-    assert_eq!(
-        w.post(Some(&token), body("/hascode rust")).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_refused(&w, &token).await;
     assert_eq!(w.searches(), 0);
 }
 
@@ -81,10 +85,7 @@ async fn rejects_a_webhook_with_alg_none() {
         format!("{header}.{payload}."),
         format!("{header}.{payload}"),
     ] {
-        assert_eq!(
-            w.post(Some(&token), body("/hascode rust")).await.status(),
-            StatusCode::UNAUTHORIZED
-        );
+        assert_refused(&w, &token).await;
     }
     assert_eq!(w.searches(), 0);
 }
@@ -95,12 +96,7 @@ async fn rejects_an_expired_webhook() {
     let mut c = claims(ID, 1);
     c.iat -= 200;
     c.exp = jwt::unix_now() - 120;
-    assert_eq!(
-        w.post(Some(&sign(&c, SECRET)), body("/hascode rust"))
-            .await
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_refused(&w, &sign(&c, SECRET)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,26 +105,18 @@ async fn rejects_a_webhook_issued_longer_ago_than_max_token_age() {
     let mut c = claims(ID, 1);
     c.iat = jwt::unix_now() - 1000; // maxTokenAge is 900
     c.exp = jwt::unix_now() + 3000;
-    assert_eq!(
-        w.post(Some(&sign(&c, SECRET)), body("/hascode rust"))
-            .await
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_refused(&w, &sign(&c, SECRET)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejects_a_webhook_whose_issuer_differs_from_the_body() {
     let w = installed().await;
     // A second tenant signs a body claiming to be the first.
-    let other = w
-        .hipchat
-        .install(&w.client, &w.serve.url(), "other", "other-secret", Some(2))
+    let base = w.serve.url();
+    w.hipchat
+        .must_install_as(&base, "other", "other-secret", Some(2))
         .await;
-    assert_eq!(other.status(), StatusCode::NO_CONTENT);
-    let token = sign(&claims("other", 1), "other-secret");
-    let response = w.post(Some(&token), body("/hascode rust")).await;
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_refused(&w, &sign(&claims("other", 1), "other-secret")).await;
     assert_eq!(w.searches(), 0);
 }
 

@@ -24,6 +24,7 @@ pub const SCOPES: &[&str] = &["send_notification"];
 /// (`revoke`, `token_requests`, `force_rate_limit`, ...).
 pub struct HipChat {
     host: Host,
+    client: reqwest::Client,
     _server: Double,
 }
 
@@ -53,6 +54,7 @@ impl HipChat {
         host.set_base_url(&server.url());
         HipChat {
             host,
+            client: super::client(),
             _server: server,
         }
     }
@@ -78,11 +80,12 @@ impl HipChat {
         body
     }
 
-    /// Registers the credentials with the host (rotating the secret of a
-    /// known oauthId) and POSTs their install to the add-on at `base`.
-    pub async fn install(
+    /// Installs the add-on at `base` as `oauth_id`: registers the
+    /// credentials with the host (rotating the secret of a known oauthId)
+    /// and POSTs the install body. (`install`, through `Deref`, is the
+    /// host's own install from a descriptor URL, minting credentials.)
+    pub async fn install_as(
         &self,
-        client: &reqwest::Client,
         base: &str,
         oauth_id: &str,
         secret: &str,
@@ -93,7 +96,7 @@ impl HipChat {
             oauth_secret: secret.into(),
         };
         self.host.register_client(&credentials, SCOPES, room);
-        client
+        self.client
             .post(format!("{base}/installable"))
             .json(&self.install_body(oauth_id, secret, room))
             .send()
@@ -101,19 +104,29 @@ impl HipChat {
             .expect("POST /installable")
     }
 
-    /// [`HipChat::install`], which must succeed (204).
-    pub async fn must_install(
+    /// [`HipChat::install_as`], which must succeed (204).
+    pub async fn must_install_as(
         &self,
-        client: &reqwest::Client,
         base: &str,
         oauth_id: &str,
         secret: &str,
         room: Option<u64>,
     ) {
-        let response = self.install(client, base, oauth_id, secret, room).await;
+        let response = self.install_as(base, oauth_id, secret, room).await;
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
         assert_eq!(status, StatusCode::NO_CONTENT, "install refused: {body}");
+    }
+
+    /// `DELETE {base}/installable/{oauth_id}`, as HipChat uninstalls (after
+    /// revoking the credentials: see [`Host::revoke`]).
+    pub async fn delete_installable(&self, base: &str, oauth_id: &str) -> StatusCode {
+        self.client
+            .delete(format!("{base}/installable/{oauth_id}"))
+            .send()
+            .await
+            .expect("DELETE /installable")
+            .status()
     }
 
     /// Add-on notifications in every room, oldest first.

@@ -29,7 +29,7 @@ pub async fn installed() -> Installed {
     let hipchat = HipChat::start();
     let client = client();
     let status = hipchat
-        .install(&client, &serve.url(), ID, SECRET, Some(1))
+        .install_as(&serve.url(), ID, SECRET, Some(1))
         .await
         .status();
     assert_eq!(status, StatusCode::NO_CONTENT, "{}", serve.logs());
@@ -70,12 +70,8 @@ impl Installed {
 
     /// `DELETE /installable/{oauth_id}`, as HipChat uninstalls.
     pub async fn uninstall(&self, oauth_id: &str) -> StatusCode {
-        self.client
-            .delete(format!("{}/installable/{oauth_id}", self.serve.url()))
-            .send()
-            .await
-            .expect("DELETE /installable")
-            .status()
+        let base = self.serve.url();
+        self.hipchat.delete_installable(&base, oauth_id).await
     }
 
     /// How many searches reached the blog.
