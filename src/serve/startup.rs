@@ -15,11 +15,11 @@ use super::hipchat_client::HostClient;
 use super::listener::{self, ListenSource};
 use super::reply::Replies;
 use super::search::Search;
-use super::store::{self, Store};
+use super::store::{Store, TenantStore};
 use super::tenants::TenantCache;
 use super::tokens::Tokens;
 use super::{ServeArgs, shutdown};
-use crate::config::{self, Env, ProjectConfig};
+use crate::config::{Env, ProjectConfig};
 use crate::hipchat::descriptor::{Descriptor, substitute_base_url};
 use crate::hipchat::token::join_scopes;
 use crate::logging::{self, LogFormat};
@@ -79,16 +79,14 @@ async fn serve(
     let replies =
         Replies::load(&config.templates_dir()).map_err(|e| crate::error::usage(e.to_string()))?;
 
-    let store_config = match &config.store {
-        config::StoreConfig::Memory => store::StoreConfig::Memory,
-        config::StoreConfig::Embedded { path } => {
-            store::StoreConfig::Embedded { path: path.clone() }
-        }
-        config::StoreConfig::Redis { url } => store::StoreConfig::Redis { url: url.clone() },
-    };
-    let store = Store::open(&store_config, &format!("connect:{}", descriptor.key))
+    let store = Store::open(&config.store, &format!("connect:{}", descriptor.key))
         .await
         .context("cannot open the store")?;
+    // Redis connects lazily: say now, not at the first install, that it is
+    // unreachable. Serving starts anyway and recovers when it comes back.
+    if let Err(err) = store.ping().await {
+        tracing::warn!(store = %store.describe(), "the store is not reachable yet: {err}; webhooks answer 503 until it is");
+    }
 
     crate::tls::install_crypto_provider();
     let http = reqwest::Client::builder()
