@@ -78,7 +78,12 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(options: HostOptions) -> Result<Self, reqwest::Error> {
         crate::tls::install_crypto_provider();
-        let http = reqwest::Client::builder().no_proxy().build()?;
+        // A fresh connection per call, as HipChat made: a kept-alive one
+        // could reach an add-on process that `connect dev` is replacing.
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .build()?;
         let (events, _) = broadcast::channel(options.event_capacity.max(1));
         let mut inner = Inner::default();
         for room in &options.rooms {
