@@ -1,6 +1,8 @@
 //! The command line: one subcommand per verb. Each verb's arguments live
 //! beside its code; this file only assembles them.
 
+use std::path::PathBuf;
+
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
@@ -31,6 +33,18 @@ pub enum Command {
     Emulate(crate::emulate::EmulateArgs),
     /// Print a shell completion script to standard output.
     Completions(CompletionsArgs),
+}
+
+/// Which project, and which of its config.json stages: shared by the verbs
+/// that run the add-on (`serve`, `dev`).
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    /// The project folder (the one holding config.json).
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub dir: PathBuf,
+    /// The config.json stage to use [default: $NODE_ENV, else development].
+    #[arg(long = "env", value_name = "STAGE")]
+    pub stage: Option<String>,
 }
 
 /// Arguments of `connect completions`.

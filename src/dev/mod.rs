@@ -55,12 +55,8 @@ Examples:
   connect dev --emulate
   connect dev --emulate --emulate-port 0 --port 0")]
 pub struct DevArgs {
-    /// The project folder (the one holding config.json).
-    #[arg(long, value_name = "PATH", default_value = ".")]
-    pub dir: PathBuf,
-    /// The config.json stage the add-on runs with [default: $NODE_ENV, else development].
-    #[arg(long = "env", value_name = "STAGE")]
-    pub stage: Option<String>,
+    #[command(flatten)]
+    pub project: crate::cli::ProjectArgs,
     /// The port to serve on [default: config.json's `port`, else 3000; 0: any free port].
     #[arg(long)]
     pub port: Option<u16>,
@@ -153,14 +149,14 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
 }
 
 fn resolve(args: DevArgs, env: &Env) -> anyhow::Result<Settings> {
-    let project = args.dir.canonicalize().map_err(|e| {
+    let project = args.project.dir.canonicalize().map_err(|e| {
         usage(format!(
             "--dir {}: {e}; pass the folder of a project made by `connect new`",
-            args.dir.display()
+            args.project.dir.display()
         ))
     })?;
     let mut warnings = Vec::new();
-    let config = match ProjectConfig::load(&project, args.stage.as_deref(), env) {
+    let config = match ProjectConfig::load(&project, args.project.stage.as_deref(), env) {
         Ok(config) => {
             warnings.extend(config.warnings.iter().cloned());
             Some(config)
@@ -230,13 +226,13 @@ fn resolve(args: DevArgs, env: &Env) -> anyhow::Result<Settings> {
                 "--dir".to_string(),
                 project.display().to_string(),
             ];
-            if let Some(stage) = &args.stage {
+            if let Some(stage) = &args.project.stage {
                 a.extend(["--env".to_string(), stage.clone()]);
             }
             (exe, a, "connect serve".to_string(), true)
         }
     };
-    if let Some(stage) = &args.stage {
+    if let Some(stage) = &args.project.stage {
         child_env.push(("NODE_ENV".to_string(), stage.clone()));
     }
     let tunnel = if args.tunnel {

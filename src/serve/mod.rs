@@ -21,8 +21,6 @@ pub mod tokens;
 pub mod uninstall;
 pub mod webhook;
 
-use std::path::PathBuf;
-
 use crate::logging::LogFormat;
 
 /// Arguments of `connect serve`.
@@ -31,12 +29,8 @@ use crate::logging::LogFormat;
     after_help = "Examples:\n  connect serve\n  connect serve --dir blogsearch --port 8080\n  NODE_ENV=production PORT=8080 REDIS_URL=redis://127.0.0.1:6379 connect serve"
 )]
 pub struct ServeArgs {
-    /// The project folder (the one holding config.json).
-    #[arg(long, value_name = "PATH", default_value = ".")]
-    pub dir: PathBuf,
-    /// The config.json stage to use [default: $NODE_ENV, else development].
-    #[arg(long = "env", value_name = "STAGE")]
-    pub stage: Option<String>,
+    #[command(flatten)]
+    pub project: crate::cli::ProjectArgs,
     /// The port to listen on, overriding config.json and PORT (0: any free port).
     #[arg(long)]
     pub port: Option<u16>,

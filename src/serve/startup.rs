@@ -29,7 +29,7 @@ const POOL_PER_HOST: usize = 256;
 
 pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let env = Env::from_process();
-    let config = ProjectConfig::load(&args.dir, args.stage.as_deref(), &env)
+    let config = ProjectConfig::load(&args.project.dir, args.project.stage.as_deref(), &env)
         .map_err(|e| crate::error::usage(e.to_string()))?;
     let format = args.log_format.unwrap_or(if config.stage == "production" {
         LogFormat::Json

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use super::types::describe_json_error;
+use super::types::{decode, encode};
 use super::{CachedToken, StoreError, StoreResult, Tenant, TenantStore, now_unix};
 
 /// The schema this version writes; stored in `PRAGMA user_version`.
@@ -265,26 +265,6 @@ fn op_error(path: &Path, err: rusqlite::Error) -> StoreError {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(data: &str, what: &str, path: &Path) -> StoreResult<T> {
-    serde_json::from_str(data).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "the {what} in {} cannot be read: {}",
-            path.display(),
-            describe_json_error(&e)
-        ))
-    })
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
-    // Serializing these plain structs cannot fail; map it anyway rather than panic.
-    serde_json::to_string(value).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "cannot encode a record: {}",
-            describe_json_error(&e)
-        ))
-    })
-}
-
 fn sql_time(secs: u64) -> i64 {
     i64::try_from(secs).unwrap_or(i64::MAX)
 }
@@ -300,8 +280,14 @@ impl TenantStore for EmbeddedStore {
                         .optional()
                 })
                 .map_err(|e| op_error(path, e))?;
-            data.map(|d| decode(&d, &format!("tenant record {oauth_id:?}"), path))
-                .transpose()
+            data.map(|d| {
+                decode(
+                    &d,
+                    &format!("tenant record {oauth_id:?}"),
+                    &path.display().to_string(),
+                )
+            })
+            .transpose()
         })
         .await
     }
@@ -345,7 +331,7 @@ impl TenantStore for EmbeddedStore {
                         .optional()
                 })
                 .map_err(|e| op_error(path, e))?;
-            data.map(|d| decode(&d, &format!("token record of {oauth_id:?}"), path)).transpose()
+            data.map(|d| decode(&d, &format!("token record of {oauth_id:?}"), &path.display().to_string())).transpose()
         })
         .await
     }

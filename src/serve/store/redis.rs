@@ -18,7 +18,7 @@ use std::time::Duration;
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{ErrorKind, RedisError, RedisResult};
 
-use super::types::describe_json_error;
+use super::types::{decode, encode};
 use super::{CachedToken, StoreError, StoreResult, Tenant, TenantStore, now_unix};
 
 /// Upper bound on one store call, reconnection attempts included.
@@ -196,24 +196,6 @@ fn escape(part: &str) -> String {
     part.replace('%', "%25").replace(':', "%3A")
 }
 
-fn decode<T: serde::de::DeserializeOwned>(data: &str, what: &str) -> StoreResult<T> {
-    serde_json::from_str(data).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "the {what} in Redis cannot be read: {}",
-            describe_json_error(&e)
-        ))
-    })
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "cannot encode a record: {}",
-            describe_json_error(&e)
-        ))
-    })
-}
-
 impl TenantStore for RedisStore {
     async fn get_tenant(&self, oauth_id: &str) -> StoreResult<Option<Tenant>> {
         let key = self.tenant_key(oauth_id);
@@ -223,7 +205,7 @@ impl TenantStore for RedisStore {
                 async move { ::redis::cmd("GET").arg(&key).query_async(&mut c).await }
             })
             .await?;
-        data.map(|d| decode(&d, &format!("tenant record {oauth_id:?}")))
+        data.map(|d| decode(&d, &format!("tenant record {oauth_id:?}"), "Redis"))
             .transpose()
     }
 
@@ -269,7 +251,7 @@ impl TenantStore for RedisStore {
             })
             .await?;
         let token: Option<CachedToken> = data
-            .map(|d| decode(&d, &format!("token record of {oauth_id:?}")))
+            .map(|d| decode(&d, &format!("token record of {oauth_id:?}"), "Redis"))
             .transpose()?;
         // Redis expires keys on the second too, but the clocks may differ.
         Ok(token.filter(|t| !t.is_expired_at(now_unix())))

@@ -5,6 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::{StoreError, StoreResult};
+
 /// One installation of the add-on (a room or a whole group), as HipChat
 /// announced it and as its capabilities document described it.
 ///
@@ -106,6 +108,32 @@ pub(crate) fn describe_json_error(err: &serde_json::Error) -> String {
         serde_json::error::Category::Eof => "truncated JSON",
     };
     format!("{what} at line {} column {}", err.line(), err.column())
+}
+
+/// Decodes a stored record; `what` and `place` name it in the error
+/// (`tenant record "x"`, `/path/store.db`), never its content.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    data: &str,
+    what: &str,
+    place: &str,
+) -> StoreResult<T> {
+    serde_json::from_str(data).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "the {what} in {place} cannot be read: {}",
+            describe_json_error(&e)
+        ))
+    })
+}
+
+/// Encodes a record for storage.
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    // Serializing these plain structs cannot fail; map it anyway rather than panic.
+    serde_json::to_string(value).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "cannot encode a record: {}",
+            describe_json_error(&e)
+        ))
+    })
 }
 
 #[cfg(test)]
