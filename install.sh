@@ -46,12 +46,16 @@ if [ "$want_test" = 1 ]; then
   need node nodejs
   need npm npm
   need chromium chromium
-  need chromedriver chromium-driver
+  # Without a recommended font package, text in the browser test's screenshots is unreadable.
+  case " ${apt_packages[*]-} " in *" chromium "*) apt_packages+=(fonts-liberation) ;; esac
 fi
 if [ "$want_bench" = 1 ]; then
   need wrk wrk
   need hyperfine hyperfine
   need nginx nginx
+  need curl curl
+  need openssl openssl
+  need python3 python3
   need redis-server redis-server
 fi
 if [ "${#apt_packages[@]}" -gt 0 ]; then
