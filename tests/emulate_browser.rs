@@ -57,7 +57,10 @@ async fn drive(options: Value) -> Value {
 
 #[tokio::test]
 async fn a_person_installs_an_addon_in_the_page_and_sees_linked_results_arrive_live() {
-    require_tool("chromium", "apt-get install -y chromium (or ./install.sh --test-deps)");
+    require_tool(
+        "chromium",
+        "apt-get install -y chromium (or ./install.sh --test-deps)",
+    );
     let blog = Blog::start().await;
     let work = tempfile::tempdir().expect("a temp dir");
     let port = free_port();
