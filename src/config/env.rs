@@ -45,6 +45,23 @@ impl Env {
 /// `extra` is consulted first (for `$port`, which names the resolved port).
 /// Returns the name of the first variable that is not set.
 pub fn substitute(text: &str, env: &Env, extra: &[(&str, &str)]) -> Result<String, String> {
+    let mut missing = Vec::new();
+    let out = expand(text, env, extra, &mut missing);
+    match missing.into_iter().next() {
+        Some(name) => Err(name),
+        None => Ok(out),
+    }
+}
+
+/// The names of every variable `text` uses that is neither in `extra` nor
+/// set, in order of appearance, each once.
+pub fn missing_variables(text: &str, env: &Env, extra: &[(&str, &str)]) -> Vec<String> {
+    let mut missing = Vec::new();
+    expand(text, env, extra, &mut missing);
+    missing
+}
+
+fn expand(text: &str, env: &Env, extra: &[(&str, &str)], missing: &mut Vec<String>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find('$') {
@@ -74,13 +91,16 @@ pub fn substitute(text: &str, env: &Env, extra: &[(&str, &str)]) -> Result<Strin
             .iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| *v)
-            .or_else(|| env.get(name))
-            .ok_or_else(|| name.to_string())?;
-        out.push_str(value);
+            .or_else(|| env.get(name));
+        match value {
+            Some(value) => out.push_str(value),
+            None if !missing.iter().any(|m| m == name) => missing.push(name.to_string()),
+            None => {}
+        }
         rest = &after[consumed..];
     }
     out.push_str(rest);
-    Ok(out)
+    out
 }
 
 fn is_name(s: &str) -> bool {
@@ -122,6 +142,15 @@ mod tests {
     fn names_the_first_missing_or_empty_variable() {
         assert_eq!(substitute("$NOPE", &env(), &[]).unwrap_err(), "NOPE");
         assert_eq!(substitute("x${EMPTY}", &env(), &[]).unwrap_err(), "EMPTY");
+    }
+
+    #[test]
+    fn lists_every_missing_variable_once() {
+        assert_eq!(
+            missing_variables("$A ${B} $PORT $A $port", &env(), &[("port", "1")]),
+            vec!["A", "B"]
+        );
+        assert!(missing_variables("no variables", &env(), &[]).is_empty());
     }
 
     #[test]

@@ -2,22 +2,27 @@
 //!
 //! The file keeps the old stack's contract (PROTOCOL.md, last section): one
 //! object per stage, `$VAR` anywhere in a string, and the `PORT`,
-//! `AC_LOCAL_BASE_URL`, `AC_HOST_WHITELIST` and `REDIS_URL` overrides. Every
-//! problem is reported with the file, the stage and the key.
+//! `AC_LOCAL_BASE_URL`, `AC_HOST_WHITELIST`, `REDIS_URL` and `DATABASE_URL`
+//! overrides. As atlassian-connect-express did, it may hold `//` and `/* */`
+//! comments (and trailing commas). Every problem is reported with the file,
+//! the stage and the key; every missing variable in one error.
 
 mod env;
 mod hosts;
+mod keys;
+mod reader;
 mod store;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use url::Url;
 
-pub use env::{Env, substitute};
+pub use env::{Env, missing_variables, substitute};
 pub use hosts::{HostWhitelist, parse_search_host};
-pub use store::{DEFAULT_DATABASE, StoreConfig, redact_url};
+pub use keys::did_you_mean;
+pub use store::{DEFAULT_DATABASE, StoreConfig, TlsOptions, redact_url};
 
 /// The configuration file's name inside a project.
 pub const CONFIG_FILE: &str = "config.json";
@@ -26,13 +31,8 @@ pub const DESCRIPTOR_FILE: &str = "atlassian-connect.json";
 /// The folder of the project's message templates.
 pub const TEMPLATES_DIR: &str = "templates";
 
-const DEFAULT_STAGE: &str = "development";
-const DEFAULT_PORT: u16 = 3000;
-const DEFAULT_MAX_TOKEN_AGE: u64 = 900;
-const DEFAULT_SEARCH_BASE_PATH: &str = "/wp-content/byTag.php?tag=";
-const DEFAULT_TAG_BASE_PATH: &str = "/tag/";
-const DEFAULT_MAX_RESULTS: usize = 10;
-const MAX_RESULTS_LIMIT: usize = 100;
+/// The stage used when neither `--env` nor `NODE_ENV` names one.
+pub const DEFAULT_STAGE: &str = "development";
 
 /// A bad or unreadable configuration, naming the file, stage and key.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +53,38 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// The stage asked for is not in the file.
+    #[error(
+        "{} has no `{stage}` stage ({origin}); the stages it has: {present}. {hint}",
+        path.display()
+    )]
+    UnknownStage {
+        /// The file.
+        path: PathBuf,
+        /// The stage asked for.
+        stage: String,
+        /// Who asked: `from NODE_ENV`, `from --env`, or the default.
+        origin: String,
+        /// The stages present, formatted.
+        present: String,
+        /// What to do.
+        hint: String,
+    },
+    /// Variables the stage uses are not set.
+    #[error(
+        "{} (stage `{stage}`): {}; set {} in the environment, or write the values in the file",
+        path.display(),
+        describe_missing(missing),
+        if missing.len() == 1 { "it" } else { "them" }
+    )]
+    MissingVariables {
+        /// The file.
+        path: PathBuf,
+        /// The stage in use.
+        stage: String,
+        /// `(variable, keys using it)`, in order of appearance.
+        missing: Vec<(String, Vec<String>)>,
+    },
     /// One key has a bad value.
     #[error("{} (stage `{stage}`): `{key}`: {message}", path.display())]
     BadValue {
@@ -65,6 +97,22 @@ pub enum ConfigError {
         /// What is wrong and what would be valid.
         message: String,
     },
+}
+
+fn describe_missing(missing: &[(String, Vec<String>)]) -> String {
+    let parts: Vec<String> = missing
+        .iter()
+        .map(|(var, keys)| {
+            let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+            format!("${var} (used by {})", keys.join(", "))
+        })
+        .collect();
+    let noun = if missing.len() == 1 {
+        "this environment variable is"
+    } else {
+        "these environment variables are"
+    };
+    format!("{noun} not set: {}", parts.join(", "))
 }
 
 /// Where the blog search sends its requests.
@@ -104,7 +152,7 @@ pub struct ProjectConfig {
     pub max_results_displayed: usize,
     /// The project folder (absolute).
     pub project_dir: PathBuf,
-    /// Things worth a warning at start-up (an unknown stage, a memory store).
+    /// Things worth a warning at start-up (an unknown key, a memory store).
     pub warnings: Vec<String>,
     // `localBaseUrl` with `$port` unresolved, to recompute for a bound port.
     base_url_spec: String,
@@ -135,49 +183,18 @@ impl ProjectConfig {
         stage_override: Option<&str>,
         env: &Env,
     ) -> Result<Self, ConfigError> {
-        let malformed = |message: String| ConfigError::Malformed {
+        let root = parse_text(text).map_err(|message| ConfigError::Malformed {
             path: path.to_path_buf(),
             message,
-        };
-        let root: Value = serde_json::from_str(text).map_err(|e| {
-            malformed(format!(
-                "not valid JSON ({e}); fix the syntax at that line and column"
-            ))
         })?;
-        let stages = root.as_object().ok_or_else(|| {
-            malformed("expected an object of stages, e.g. {\"development\": {...}, \"production\": {...}}".into())
-        })?;
-        let wanted = stage_override
-            .or_else(|| env.get("NODE_ENV"))
-            .unwrap_or(DEFAULT_STAGE)
-            .to_string();
-        let mut warnings = Vec::new();
-        let (stage, values) = match stages.get(&wanted) {
-            Some(v) => (wanted, v),
-            None => {
-                let fallback = stages.get(DEFAULT_STAGE).ok_or_else(|| {
-                    malformed(format!(
-                        "no `{wanted}` stage and no `{DEFAULT_STAGE}` stage to fall back to; stages present: {}",
-                        list(stages.keys())
-                    ))
-                })?;
-                warnings.push(format!(
-                    "stage `{wanted}` is not in {}; using `{DEFAULT_STAGE}`",
-                    path.display()
-                ));
-                (DEFAULT_STAGE.to_string(), fallback)
-            }
-        };
-        let values = values
-            .as_object()
-            .ok_or_else(|| malformed(format!("stage `{stage}` must be an object of settings")))?;
-        let reader = Reader {
+        let (stage, values) = select_stage(&root, path, stage_override, env)?;
+        let reader = reader::Reader {
             path,
             stage: &stage,
             values,
             env,
         };
-        reader.resolve(project_dir, warnings)
+        reader.resolve(project_dir)
     }
 
     /// The base URL for a server that actually listens on `port` (differs
@@ -206,218 +223,88 @@ impl ProjectConfig {
     }
 }
 
-/// Reads typed values out of one stage, naming the key in every error.
-struct Reader<'a> {
-    path: &'a Path,
-    stage: &'a str,
-    values: &'a Map<String, Value>,
-    env: &'a Env,
+/// Parses config.json text: JSON with `//` and `/* */` comments and
+/// trailing commas (what atlassian-connect-express accepted), nothing looser.
+/// The error names the line and column.
+pub fn parse_text(text: &str) -> Result<Value, String> {
+    let options = jsonc_parser::ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        ..Default::default()
+    };
+    match jsonc_parser::parse_to_serde_value::<Value>(text, &options) {
+        Ok(Value::Null) => Err("is empty (or null); expected an object of stages, e.g. {\"development\": {...}, \"production\": {...}}".into()),
+        Ok(value) => Ok(value),
+        Err(e) => Err(format!(
+            "not valid JSON: {e}; fix the syntax there (comments and trailing commas are fine)"
+        )),
+    }
 }
 
-impl Reader<'_> {
-    fn bad(&self, key: &str, message: impl Into<String>) -> ConfigError {
-        ConfigError::BadValue {
-            path: self.path.to_path_buf(),
-            stage: self.stage.to_string(),
-            key: key.to_string(),
-            message: message.into(),
-        }
-    }
-
-    /// A string value with variables substituted.
-    fn text(&self, key: &str, raw: &str, extra: &[(&str, &str)]) -> Result<String, ConfigError> {
-        substitute(raw, self.env, extra).map_err(|var| {
-            self.bad(key, format!("uses ${var}, which is not set in the environment; set {var} or write the value itself"))
-        })
-    }
-
-    /// A value with every string inside it substituted.
-    fn value(&self, key: &str) -> Result<Option<Value>, ConfigError> {
-        fn walk(r: &Reader<'_>, key: &str, v: &Value) -> Result<Value, ConfigError> {
-            Ok(match v {
-                Value::String(s) => Value::String(r.text(key, s, &[])?),
-                Value::Array(items) => Value::Array(
-                    items
-                        .iter()
-                        .map(|i| walk(r, key, i))
-                        .collect::<Result<_, _>>()?,
+/// The stage to use and its settings: `--env`, else `NODE_ENV`, else
+/// `development`. A stage the file lacks is an error listing those it has
+/// (top-level keys whose values are objects; others, like the old
+/// template's `"product": "hipchat"`, are not stages).
+fn select_stage<'v>(
+    root: &'v Value,
+    path: &Path,
+    stage_override: Option<&str>,
+    env: &Env,
+) -> Result<(String, &'v serde_json::Map<String, Value>), ConfigError> {
+    let malformed = |message: String| ConfigError::Malformed {
+        path: path.to_path_buf(),
+        message,
+    };
+    let stages = root.as_object().ok_or_else(|| {
+        malformed("expected an object of stages, e.g. {\"development\": {...}, \"production\": {...}}".into())
+    })?;
+    let (wanted, source) = match (stage_override, env.get("NODE_ENV")) {
+        (Some(s), _) => (s.trim(), format!("from --env {s}")),
+        (None, Some(s)) => (s.trim(), format!("from NODE_ENV={s}")),
+        (None, None) => (
+            DEFAULT_STAGE,
+            "the default when NODE_ENV is not set".to_string(),
+        ),
+    };
+    let present: Vec<&String> = stages
+        .iter()
+        .filter(|(_, v)| v.is_object())
+        .map(|(k, _)| k)
+        .collect();
+    match stages.get(wanted) {
+        Some(Value::Object(values)) => Ok((wanted.to_string(), values)),
+        Some(_) => Err(malformed(format!(
+            "stage `{wanted}` must be an object of settings"
+        ))),
+        None => {
+            let close = keys::did_you_mean(
+                wanted,
+                &present.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            );
+            let hint = match close {
+                Some(close) => format!(
+                    "Did you mean `{close}`? Set NODE_ENV={close} (or --env {close})"
                 ),
-                Value::Object(map) => Value::Object(
-                    map.iter()
-                        .map(|(k, i)| Ok((k.clone(), walk(r, &format!("{key}.{k}"), i)?)))
-                        .collect::<Result<_, ConfigError>>()?,
+                None if present.is_empty() => format!(
+                    "Add a `{wanted}` object of settings to the file"
                 ),
-                other => other.clone(),
+                None => format!(
+                    "Set NODE_ENV (or --env) to one of them, or add a `{wanted}` stage"
+                ),
+            };
+            Err(ConfigError::UnknownStage {
+                path: path.to_path_buf(),
+                stage: wanted.to_string(),
+                origin: source,
+                present: list(present.into_iter()),
+                hint,
             })
         }
-        self.values.get(key).map(|v| walk(self, key, v)).transpose()
-    }
-
-    /// A non-negative integer given as a number or a numeric string.
-    fn number(&self, key: &str, value: &Value) -> Result<u64, ConfigError> {
-        match value {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-        .ok_or_else(|| self.bad(key, format!("expected a whole number, got {value}")))
-    }
-
-    fn resolve(
-        &self,
-        project_dir: &Path,
-        mut warnings: Vec<String>,
-    ) -> Result<ProjectConfig, ConfigError> {
-        let port = match self.env.get("PORT") {
-            Some(p) => p.trim().parse::<u16>().map_err(|_| {
-                self.bad(
-                    "port",
-                    format!(
-                        "the PORT environment variable is `{p}`; expected a port number 0-65535"
-                    ),
-                )
-            })?,
-            None => match self.value("port")? {
-                Some(v) => u16::try_from(self.number("port", &v)?)
-                    .map_err(|_| self.bad("port", "expected a port number 0-65535"))?,
-                None => DEFAULT_PORT,
-            },
-        };
-        let port_text = port.to_string();
-        let extra = [("port", port_text.as_str())];
-
-        let base_url_spec = match self.env.get("AC_LOCAL_BASE_URL") {
-            Some(url) => url.to_string(),
-            None => match self.values.get("localBaseUrl") {
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => {
-                    return Err(self.bad(
-                        "localBaseUrl",
-                        format!("expected a URL string, got {other}"),
-                    ));
-                }
-                None => "http://localhost:$port".to_string(),
-            },
-        };
-        let resolved = self.text("localBaseUrl", &base_url_spec, &extra)?;
-        let local_base_url = parse_base_url(&resolved).map_err(|m| self.bad("localBaseUrl", m))?;
-        let base_path = local_base_url.path().trim_end_matches('/').to_string();
-
-        let store_value = self.value("store")?;
-        let mut store =
-            store::parse(store_value.as_ref(), project_dir).map_err(|m| self.bad("store", m))?;
-        if let (StoreConfig::Redis { url }, Some(env_url)) = (&mut store, self.env.get("REDIS_URL"))
-        {
-            *url = env_url.to_string();
-        }
-        if store == StoreConfig::Memory {
-            warnings.push("the memory store keeps installs only while this process runs; every install is lost on restart (use the default sqlite store or redis)".into());
-        }
-
-        let whitelist_spec: Vec<String> =
-            match self.env.get("AC_HOST_WHITELIST") {
-                Some(list) => list
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect(),
-                None => match self.value("whitelist")? {
-                    None => Vec::new(),
-                    Some(Value::Array(items)) => items
-                        .iter()
-                        .map(|i| {
-                            i.as_str().map(str::to_string).ok_or_else(|| {
-                                self.bad(
-                                    "whitelist",
-                                    format!("expected host patterns as strings, got {i}"),
-                                )
-                            })
-                        })
-                        .collect::<Result<_, _>>()?,
-                    Some(Value::String(s)) => s
-                        .split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect(),
-                    Some(other) => return Err(self.bad(
-                        "whitelist",
-                        format!(
-                            "expected a list of host patterns like [\"*.hipchat.com\"], got {other}"
-                        ),
-                    )),
-                },
-            };
-        let whitelist =
-            HostWhitelist::new(&whitelist_spec).map_err(|m| self.bad("whitelist", m))?;
-        if self.stage == "production" && whitelist.is_empty() {
-            return Err(self.bad("whitelist", "production needs a host whitelist so installs cannot make the add-on fetch arbitrary URLs; set e.g. [\"*.hipchat.com\"] or AC_HOST_WHITELIST"));
-        }
-        let enforce_whitelist = !whitelist.is_empty();
-
-        let max_token_age = match self.value("maxTokenAge")? {
-            Some(v) => self.number("maxTokenAge", &v)?,
-            None => DEFAULT_MAX_TOKEN_AGE,
-        };
-        if max_token_age == 0 {
-            return Err(self.bad(
-                "maxTokenAge",
-                "must be at least 1 second (900 is the usual value)",
-            ));
-        }
-
-        let search_host = match self.value("searchHost")? {
-            Some(Value::String(s)) => s,
-            Some(other) => return Err(self.bad("searchHost", format!("expected a host or URL string, got {other}"))),
-            None => return Err(self.bad("searchHost", "missing; set the blog's host, e.g. \"www.hascode.com\" or \"http://127.0.0.1:8081\"")),
-        };
-        let base = parse_search_host(&search_host).map_err(|m| self.bad("searchHost", m))?;
-        let path_value = |key: &str, default: &str| -> Result<String, ConfigError> {
-            let path = match self.value(key)? {
-                Some(Value::String(s)) => s,
-                Some(other) => {
-                    return Err(self.bad(key, format!("expected a path string, got {other}")));
-                }
-                None => default.to_string(),
-            };
-            if !path.starts_with('/') {
-                return Err(self.bad(key, format!("must start with `/`, e.g. \"{default}\"")));
-            }
-            Ok(path)
-        };
-        let search = SearchConfig {
-            base,
-            base_path: path_value("searchBasePath", DEFAULT_SEARCH_BASE_PATH)?,
-            tag_base_path: path_value("tagBasePath", DEFAULT_TAG_BASE_PATH)?,
-        };
-
-        let max_results_displayed = match self.value("maxResultsDisplayed")? {
-            Some(v) => {
-                usize::try_from(self.number("maxResultsDisplayed", &v)?).unwrap_or(usize::MAX)
-            }
-            None => DEFAULT_MAX_RESULTS,
-        };
-        if !(1..=MAX_RESULTS_LIMIT).contains(&max_results_displayed) {
-            return Err(self.bad(
-                "maxResultsDisplayed",
-                format!("must be between 1 and {MAX_RESULTS_LIMIT}"),
-            ));
-        }
-
-        Ok(ProjectConfig {
-            stage: self.stage.to_string(),
-            port,
-            local_base_url,
-            base_path,
-            store,
-            whitelist,
-            enforce_whitelist,
-            max_token_age: Duration::from_secs(max_token_age),
-            search,
-            max_results_displayed,
-            project_dir: project_dir.to_path_buf(),
-            warnings,
-            base_url_spec,
-        })
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Where tenants and tokens are kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,16 +16,59 @@ pub enum StoreConfig {
     },
     /// Redis, shared by several `connect serve` processes.
     Redis {
-        /// `redis://[:password@]host:port[/db]`.
+        /// `redis://[:password@]host:port[/db]` or `rediss://...` (TLS).
         url: String,
+        /// How a `rediss://` server's certificate is checked.
+        tls: TlsOptions,
     },
+    /// PostgreSQL, shared by several `connect serve` processes.
+    Postgres {
+        /// `postgres://user:password@host:port/database[?sslmode=...]`.
+        url: String,
+        /// How the server's certificate is checked (besides `sslmode`).
+        tls: TlsOptions,
+    },
+}
+
+/// Certificate checks for a TLS connection to a store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Whether the server certificate must verify (`rejectUnauthorized`).
+    pub verify: bool,
+    /// A PEM file of CA certificates to verify against instead of the
+    /// system's roots (absolute).
+    pub ca: Option<PathBuf>,
+}
+
+impl Default for TlsOptions {
+    fn default() -> Self {
+        TlsOptions {
+            verify: true,
+            ca: None,
+        }
+    }
 }
 
 /// The embedded store's file when `store` is not configured at all.
 pub const DEFAULT_DATABASE: &str = "store.db";
 
+/// The keys a `store` object may have, for "did you mean" warnings.
+pub const STORE_KEYS: &[&str] = &[
+    "adapter",
+    "type",
+    "dialect",
+    "url",
+    "database",
+    "path",
+    "file",
+    "storage",
+    "tls",
+    "dialectOptions",
+    "logging",
+];
+
 /// Maps a resolved `store` object (variables already substituted) onto a
-/// backend. `project_dir` anchors relative database paths.
+/// backend. `project_dir` anchors relative database and CA paths.
 pub fn parse(value: Option<&Value>, project_dir: &Path) -> Result<StoreConfig, String> {
     let Some(value) = value else {
         return Ok(StoreConfig::Embedded {
@@ -37,10 +80,11 @@ pub fn parse(value: Option<&Value>, project_dir: &Path) -> Result<StoreConfig, S
         .ok_or("expected an object such as {\"adapter\": \"redis\", \"url\": \"$REDIS_URL\"}")?;
     let field = |name: &str| obj.get(name).and_then(Value::as_str).map(str::trim);
     let adapter = field("adapter").unwrap_or("");
-    let kind = field("type").unwrap_or("");
+    let kind = field("type").or_else(|| field("dialect")).unwrap_or("");
     let database = field("database")
         .or_else(|| field("path"))
-        .or_else(|| field("file"));
+        .or_else(|| field("file"))
+        .or_else(|| field("storage"));
     let embedded = |db: Option<&str>| {
         let db = db.filter(|d| !d.is_empty()).unwrap_or(DEFAULT_DATABASE);
         if db == ":memory:" {
@@ -52,33 +96,124 @@ pub fn parse(value: Option<&Value>, project_dir: &Path) -> Result<StoreConfig, S
     };
     match (adapter, kind) {
         ("memory", _) | ("jugglingdb", "memory") => Ok(StoreConfig::Memory),
-        ("jugglingdb", "sqlite3" | "sqlite") | ("sqlite" | "sqlite3" | "embedded", _) => {
-            Ok(embedded(database))
-        }
+        ("jugglingdb" | "sequelize", "sqlite3" | "sqlite")
+        | ("sqlite" | "sqlite3" | "embedded", _) => Ok(embedded(database)),
         ("redis", _) | ("jugglingdb", "redis") => {
             let url = field("url").filter(|u| !u.is_empty()).ok_or(
                 "the redis store needs a `url` such as \"$REDIS_URL\" or \"redis://127.0.0.1:6379\"",
             )?;
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
                 return Err(format!(
-                    "`url` must start with redis:// or rediss://, got `{}`",
+                    "`url` must start with redis:// or rediss:// (TLS), got `{}`",
+                    redact_url(url)
+                ));
+            }
+            let tls = tls_options(obj, project_dir)?;
+            if tls.is_some() && !url.starts_with("rediss://") {
+                return Err(format!(
+                    "`tls` settings apply to TLS connections, but `{}` is a plain redis:// URL; use rediss:// or remove `tls`",
                     redact_url(url)
                 ));
             }
             Ok(StoreConfig::Redis {
                 url: url.to_string(),
+                tls: tls.unwrap_or_default(),
             })
         }
-        ("jugglingdb", other) => Err(format!(
-            "jugglingdb type `{other}` is not supported; use \"sqlite3\" (durable file) or \"memory\""
+        ("postgres" | "postgresql" | "pg", _)
+        | ("sequelize" | "jugglingdb", "postgres" | "postgresql") => {
+            let url = field("url").filter(|u| !u.is_empty()).ok_or(
+                "the postgres store needs a `url` such as \"$DATABASE_URL\" or \"postgres://user:password@127.0.0.1:5432/addon\"",
+            )?;
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(format!(
+                    "`url` must start with postgres:// or postgresql://, got `{}`",
+                    redact_url(url)
+                ));
+            }
+            Ok(StoreConfig::Postgres {
+                url: url.to_string(),
+                tls: tls_options(obj, project_dir)?.unwrap_or_default(),
+            })
+        }
+        ("sequelize", "") => Err(
+            "the sequelize store needs a `dialect`: \"postgres\" (with `url`) or \"sqlite\"".into(),
+        ),
+        ("sequelize", other) => Err(format!(
+            "sequelize dialect `{other}` is not supported; use \"postgres\" (with `url`) or \"sqlite\""
         )),
+        ("jugglingdb", other) => Err(format!(
+            "jugglingdb type `{other}` is not supported; use \"sqlite3\" (durable file), \"redis\" or \"memory\""
+        )),
+        ("", _) => Err(
+            "`adapter` is missing; valid: \"sqlite\" (durable file, the default), \"redis\" or \"postgres\" (with `url`), \"memory\"".into(),
+        ),
         (other, _) => Err(format!(
-            "unknown adapter `{other}`; valid: \"sqlite\" (durable file, the default), \"redis\" (with `url`), \"memory\", or the old stack's {{\"adapter\": \"jugglingdb\", \"type\": \"sqlite3\"|\"memory\"}}"
+            "unknown adapter `{other}`; valid: \"sqlite\" (durable file, the default), \"redis\" (with `url`), \"postgres\" (with `url`), \"memory\", or the old stack's {{\"adapter\": \"jugglingdb\", \"type\": \"sqlite3\"|\"memory\"}} and {{\"adapter\": \"sequelize\", \"dialect\": \"postgres\"}}"
         )),
     }
 }
 
-/// A Redis URL with any password replaced by `***`, safe to print.
+/// Reads `tls` (`{"rejectUnauthorized": bool, "ca": "path"}`), or the
+/// sequelize spelling `dialectOptions.ssl`. `None` when neither is given.
+fn tls_options(obj: &Map<String, Value>, project_dir: &Path) -> Result<Option<TlsOptions>, String> {
+    let (key, value) = match (obj.get("tls"), obj.pointer_in("dialectOptions", "ssl")) {
+        (Some(v), _) => ("tls", v),
+        (None, Some(v)) => ("dialectOptions.ssl", v),
+        (None, None) => return Ok(None),
+    };
+    let settings = match value {
+        // `"ssl": true` in sequelize means "use TLS", with verification.
+        Value::Bool(_) => return Ok(Some(TlsOptions::default())),
+        Value::Object(map) => map,
+        other => {
+            return Err(format!(
+                "`{key}` must be an object such as {{\"rejectUnauthorized\": false}} or {{\"ca\": \"certs/ca.pem\"}}, got {other}"
+            ));
+        }
+    };
+    let mut options = TlsOptions::default();
+    for (name, v) in settings {
+        match name.as_str() {
+            "rejectUnauthorized" => {
+                options.verify = v.as_bool().ok_or_else(|| {
+                    format!("`{key}.rejectUnauthorized` must be true or false, got {v}")
+                })?;
+            }
+            "ca" => {
+                let path = v.as_str().filter(|p| !p.trim().is_empty()).ok_or_else(|| {
+                    format!("`{key}.ca` must be the path of a PEM file, got {v}")
+                })?;
+                options.ca = Some(project_dir.join(path.trim()));
+            }
+            // sequelize's flag; TLS is implied by the URL (rediss://, sslmode).
+            "require" => {}
+            other => {
+                return Err(format!(
+                    "`{key}.{other}` is not a TLS setting; use `rejectUnauthorized` (true/false) or `ca` (a PEM file)"
+                ));
+            }
+        }
+    }
+    if options.ca.is_some() && !options.verify {
+        return Err(format!(
+            "`{key}` sets both `ca` and `rejectUnauthorized: false`; a CA file only matters when certificates are verified, so keep one of them"
+        ));
+    }
+    Ok(Some(options))
+}
+
+trait PointerIn {
+    fn pointer_in(&self, outer: &str, inner: &str) -> Option<&Value>;
+}
+
+impl PointerIn for Map<String, Value> {
+    fn pointer_in(&self, outer: &str, inner: &str) -> Option<&Value> {
+        self.get(outer)?.as_object()?.get(inner)
+    }
+}
+
+/// A store URL with any password replaced by `***`, safe to print.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
@@ -110,6 +245,13 @@ mod tests {
                 path: "/proj/store.db".into()
             }
         );
+        let sequelize = json!({"adapter": "sequelize", "dialect": "sqlite", "storage": "a.db"});
+        assert_eq!(
+            parse(Some(&sequelize), dir()).unwrap(),
+            StoreConfig::Embedded {
+                path: "/proj/a.db".into()
+            }
+        );
     }
 
     #[test]
@@ -139,7 +281,8 @@ mod tests {
         assert_eq!(
             parse(Some(&ok), dir()).unwrap(),
             StoreConfig::Redis {
-                url: "redis://127.0.0.1:6379/2".into()
+                url: "redis://127.0.0.1:6379/2".into(),
+                tls: TlsOptions::default(),
             }
         );
         let missing = json!({"adapter": "redis"});
@@ -153,9 +296,83 @@ mod tests {
     }
 
     #[test]
+    fn redis_over_tls_takes_the_node_spelling_of_its_certificate_checks() {
+        let insecure = json!({"adapter": "redis", "url": "rediss://h:6380", "tls": {"rejectUnauthorized": false}});
+        assert_eq!(
+            parse(Some(&insecure), dir()).unwrap(),
+            StoreConfig::Redis {
+                url: "rediss://h:6380".into(),
+                tls: TlsOptions {
+                    verify: false,
+                    ca: None
+                },
+            }
+        );
+        let ca = json!({"adapter": "redis", "url": "rediss://h:6380", "tls": {"ca": "certs/ca.pem"}});
+        assert_eq!(
+            parse(Some(&ca), dir()).unwrap(),
+            StoreConfig::Redis {
+                url: "rediss://h:6380".into(),
+                tls: TlsOptions {
+                    verify: true,
+                    ca: Some("/proj/certs/ca.pem".into())
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn tls_settings_on_a_plain_url_or_with_unknown_keys_are_refused() {
+        let plain = json!({"adapter": "redis", "url": "redis://h", "tls": {"rejectUnauthorized": false}});
+        assert!(parse(Some(&plain), dir()).unwrap_err().contains("rediss://"));
+        let typo = json!({"adapter": "redis", "url": "rediss://h", "tls": {"rejectUnauthorised": false}});
+        let err = parse(Some(&typo), dir()).unwrap_err();
+        assert!(err.contains("rejectUnauthorised") && err.contains("rejectUnauthorized"), "{err}");
+        let wrong = json!({"adapter": "redis", "url": "rediss://h", "tls": {"rejectUnauthorized": "no"}});
+        assert!(parse(Some(&wrong), dir()).unwrap_err().contains("true or false"));
+        let both = json!({"adapter": "redis", "url": "rediss://h", "tls": {"rejectUnauthorized": false, "ca": "x.pem"}});
+        assert!(parse(Some(&both), dir()).unwrap_err().contains("both"));
+    }
+
+    #[test]
+    fn postgres_takes_the_sequelize_and_the_plain_spelling() {
+        let url = "postgres://u:p@db.example:5432/addon";
+        for v in [
+            json!({"adapter": "sequelize", "dialect": "postgres", "url": url}),
+            json!({"adapter": "postgres", "url": url}),
+        ] {
+            assert_eq!(
+                parse(Some(&v), dir()).unwrap(),
+                StoreConfig::Postgres {
+                    url: url.into(),
+                    tls: TlsOptions::default()
+                }
+            );
+        }
+        let heroku = json!({"adapter": "sequelize", "dialect": "postgres", "url": url,
+            "dialectOptions": {"ssl": {"require": true, "rejectUnauthorized": false}}});
+        assert_eq!(
+            parse(Some(&heroku), dir()).unwrap(),
+            StoreConfig::Postgres {
+                url: url.into(),
+                tls: TlsOptions {
+                    verify: false,
+                    ca: None
+                }
+            }
+        );
+        let bad = json!({"adapter": "postgres", "url": "mysql://u:secret@h/db"});
+        let err = parse(Some(&bad), dir()).unwrap_err();
+        assert!(err.contains("postgres://") && !err.contains("secret"), "{err}");
+        let no_dialect = json!({"adapter": "sequelize", "url": url});
+        assert!(parse(Some(&no_dialect), dir()).unwrap_err().contains("dialect"));
+    }
+
+    #[test]
     fn an_unknown_adapter_lists_the_valid_ones() {
         let v = json!({"adapter": "mongodb"});
         let err = parse(Some(&v), dir()).unwrap_err();
         assert!(err.contains("mongodb") && err.contains("redis") && err.contains("sqlite"));
+        assert!(err.contains("postgres"));
     }
 }

@@ -79,7 +79,8 @@ fn node_env_selects_the_stage_and_variables_come_from_the_environment() {
     assert_eq!(
         c.store,
         StoreConfig::Redis {
-            url: "redis://127.0.0.1:6380/1".into()
+            url: "redis://127.0.0.1:6380/1".into(),
+            tls: TlsOptions::default(),
         }
     );
     assert!(c.enforce_whitelist && c.whitelist.allows("api.hipchat.com"));
@@ -98,14 +99,22 @@ fn the_stage_flag_wins_over_node_env() {
 }
 
 #[test]
-fn an_unknown_stage_falls_back_to_development_with_a_warning() {
-    let c = load(template(), None, &[("NODE_ENV", "staging")]).unwrap();
-    assert_eq!(c.stage, "development");
-    assert!(
-        c.warnings.iter().any(|w| w.contains("staging")),
-        "{:?}",
-        c.warnings
-    );
+fn a_stage_the_file_lacks_is_an_error_listing_the_stages_it_has() {
+    let err = message(load(template(), None, &[("NODE_ENV", "prod")]).unwrap_err());
+    assert!(err.contains("no `prod` stage") && err.contains("NODE_ENV=prod"), "{err}");
+    assert!(err.contains("`development`, `production`"), "{err}");
+    assert!(err.contains("Did you mean `production`?"), "{err}");
+    let err = message(load(template(), Some("staging"), &[]).unwrap_err());
+    assert!(err.contains("--env staging") && err.contains("add a `staging` stage"), "{err}");
+}
+
+#[test]
+fn without_node_env_the_development_stage_is_required() {
+    let config = json!({"production": template()["production"].clone(), "product": "hipchat"});
+    let err = message(load(config, None, &[]).unwrap_err());
+    assert!(err.contains("no `development` stage") && err.contains("NODE_ENV is not set"), "{err}");
+    // `product` is the old template's top-level key, not a stage.
+    assert!(err.contains("stages it has: `production`."), "{err}");
 }
 
 #[test]
@@ -138,9 +147,13 @@ fn a_bad_port_is_an_error_naming_the_key() {
     config["development"]["port"] = json!("http");
     let err = message(load(config, None, &[]).unwrap_err());
     assert!(
-        err.contains("`port`") && err.contains("whole number"),
+        err.contains("`port`") && err.contains("from 1 to 65535") && err.contains("\"http\""),
         "{err}"
     );
+    let mut config = template();
+    config["development"]["port"] = json!(-1);
+    let err = message(load(config, None, &[]).unwrap_err());
+    assert!(err.contains("from 1 to 65535") && err.contains("got -1"), "{err}");
     let err = message(load(template(), None, &[("PORT", "99999")]).unwrap_err());
     assert!(err.contains("PORT") && err.contains("99999"), "{err}");
 }
@@ -192,6 +205,10 @@ fn bad_json_and_non_object_files_are_reported_with_the_path() {
     assert!(err.contains("object of stages"), "{err}");
     let err = message(load(json!({"test": {}}), None, &[]).unwrap_err());
     assert!(err.contains("`test`"), "{err}");
+    let err = ProjectConfig::from_text("{\n  \"development\": {\n    \"port\" 3000\n  }\n}", Path::new(FILE), Path::new("/proj"), None, &Env::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 3 column"), "{err}");
 }
 
 #[test]
@@ -224,7 +241,12 @@ fn max_results_and_token_age_have_bounds() {
         5
     );
     config["development"]["maxTokenAge"] = json!(-1);
-    assert!(message(load(config, None, &[]).unwrap_err()).contains("maxTokenAge"));
+    let err = message(load(config.clone(), None, &[]).unwrap_err());
+    assert!(err.contains("maxTokenAge") && err.contains("seconds, at least 1") && err.contains("got -1"), "{err}");
+    config["development"]["maxTokenAge"] = json!(900);
+    config["development"]["maxResultsDisplayed"] = json!(1000);
+    let err = message(load(config, None, &[]).unwrap_err());
+    assert!(err.contains("from 1 to 100") && err.contains("got 1000"), "{err}");
 }
 
 #[test]
@@ -234,4 +256,73 @@ fn the_base_url_follows_a_port_chosen_at_bind_time() {
         c.base_url_for_port(41234, &Env::default()).as_str(),
         "http://localhost:41234/"
     );
+}
+
+#[test]
+fn comments_and_trailing_commas_are_accepted_as_the_old_stack_did() {
+    let text = r#"{
+  // This is the default environment.
+  "development": {
+    /* the port */ "port": 3000,
+    "searchHost": "https://www.hascode.com", // the blog
+    "whitelist": ["127.0.0.1",],
+  },
+  "product": "hipchat",
+}"#;
+    let c = ProjectConfig::from_text(text, Path::new(FILE), Path::new("/proj"), None, &Env::default()).unwrap();
+    assert_eq!(c.port, 3000);
+    assert!(c.whitelist.allows("127.0.0.1"));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn every_missing_variable_is_reported_in_one_error() {
+    let err = message(load(template(), Some("production"), &[]).unwrap_err());
+    for var in ["$PORT", "$AC_LOCAL_BASE_URL", "$REDIS_URL"] {
+        assert!(err.contains(var), "{var} missing from: {err}");
+    }
+    assert!(err.contains("(used by `store.url`)"), "{err}");
+    // A variable set through its override is not missing.
+    let err = message(load(template(), Some("production"), &[("PORT", "80"), ("REDIS_URL", "redis://r")]).unwrap_err());
+    assert!(err.contains("this environment variable is not set: $AC_LOCAL_BASE_URL"), "{err}");
+}
+
+#[test]
+fn an_unknown_key_is_a_warning_naming_the_key_it_probably_meant() {
+    let mut config = template();
+    config["development"]["maxResultDisplayed"] = json!(5);
+    config["development"]["store"]["adaptor"] = json!("x");
+    let c = load(config, None, &[]).unwrap();
+    assert!(c.warnings.iter().any(|w| w.contains("`maxResultDisplayed`") && w.contains("did you mean `maxResultsDisplayed`")), "{:?}", c.warnings);
+    assert!(c.warnings.iter().any(|w| w.contains("`store.adaptor`") && w.contains("`adapter`")), "{:?}", c.warnings);
+}
+
+#[test]
+fn a_string_where_a_list_belongs_is_an_error() {
+    let mut config = template();
+    config["development"]["whitelist"] = json!("*.hipchat.com");
+    let err = message(load(config, None, &[]).unwrap_err());
+    assert!(err.contains("`whitelist`") && err.contains("write it as a list"), "{err}");
+}
+
+#[test]
+fn an_http_base_url_in_production_is_a_warning() {
+    let env = [("PORT", "80"), ("AC_LOCAL_BASE_URL", "http://addon.example.com"), ("REDIS_URL", "redis://r")];
+    let c = load(template(), Some("production"), &env).unwrap();
+    assert!(c.warnings.iter().any(|w| w.contains("https")), "{:?}", c.warnings);
+    let env = [("PORT", "80"), ("AC_LOCAL_BASE_URL", "https://addon.example.com"), ("REDIS_URL", "redis://r")];
+    assert!(load(template(), Some("production"), &env).unwrap().warnings.is_empty());
+}
+
+#[test]
+fn database_url_replaces_the_url_of_a_postgres_store() {
+    let mut config = template();
+    config["production"]["store"] = json!({"adapter": "sequelize", "dialect": "postgres", "url": "$DATABASE_URL"});
+    let env = [("PORT", "80"), ("AC_LOCAL_BASE_URL", "https://a.example"), ("DATABASE_URL", "postgres://u:p@db:5432/x")];
+    let c = load(config.clone(), Some("production"), &env).unwrap();
+    assert_eq!(c.store, StoreConfig::Postgres { url: "postgres://u:p@db:5432/x".into(), tls: TlsOptions::default() });
+    // REDIS_URL does not touch a postgres store, so $DATABASE_URL is missing.
+    let env = [("PORT", "80"), ("AC_LOCAL_BASE_URL", "https://a.example"), ("REDIS_URL", "redis://r")];
+    let err = message(load(config, Some("production"), &env).unwrap_err());
+    assert!(err.contains("$DATABASE_URL"), "{err}");
 }
