@@ -1,5 +1,11 @@
 //! The host's capabilities document (what an install's `capabilitiesUrl`
-//! returns): parsing for add-ons, building for the host double.
+//! returns): building the full document for the host double, and reading
+//! only what an add-on uses ([`HostEndpoints`]) from whatever a host sends.
+//!
+//! HipChat Server and Data Center installations do not all send the same
+//! document as hipchat.com did, so an add-on requires only `links.self`,
+//! `links.api` and `capabilities.oauth2Provider.tokenUrl`; every other field
+//! is optional and unknown ones are ignored.
 
 use std::collections::BTreeMap;
 
@@ -27,8 +33,10 @@ pub enum CapabilitiesError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CapabilitiesDoc {
     /// `hipchat`.
+    #[serde(default)]
     pub key: String,
     /// `HipChat`.
+    #[serde(default)]
     pub name: String,
     /// `self`, `api`, `homepage`.
     pub links: HostLinks,
@@ -59,6 +67,7 @@ pub struct HostCapabilities {
     /// Where tokens come from.
     pub oauth2_provider: OAuth2Provider,
     /// The REST API and its scopes.
+    #[serde(default)]
     pub hipchat_api_provider: ApiProvider,
 }
 
@@ -74,10 +83,11 @@ pub struct OAuth2Provider {
 }
 
 /// `capabilities.hipchatApiProvider`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiProvider {
     /// Base of the REST API, with a trailing slash (`.../v2/`).
+    #[serde(default)]
     pub url: String,
     /// Scope id -> description.
     #[serde(default)]
@@ -88,9 +98,82 @@ pub struct ApiProvider {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeInfo {
     /// The scope id, e.g. `send_notification`.
+    #[serde(default)]
     pub id: String,
     /// Its display name.
+    #[serde(default)]
     pub name: String,
+}
+
+/// What an add-on uses of a capabilities document: its own URL, the REST
+/// API's base and the token endpoint. Everything else may be missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostEndpoints {
+    /// `links.self`.
+    pub self_url: String,
+    /// `links.api`, without a trailing slash.
+    pub api: String,
+    /// `capabilities.oauth2Provider.tokenUrl`.
+    pub token_url: String,
+}
+
+impl HostEndpoints {
+    /// Reads the three fields from a parsed document, naming the first one
+    /// that is missing or not a string.
+    pub fn from_value(doc: &serde_json::Value) -> Result<Self, CapabilitiesError> {
+        let field = |pointer: &str, name: &str| -> Result<String, CapabilitiesError> {
+            match doc.pointer(pointer) {
+                Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+                Some(serde_json::Value::String(_)) => {
+                    Err(CapabilitiesError::Malformed(format!("`{name}` is empty")))
+                }
+                Some(_) => Err(CapabilitiesError::Malformed(format!("`{name}` is not a string"))),
+                None => Err(CapabilitiesError::Malformed(format!("`{name}` is missing"))),
+            }
+        };
+        if !doc.is_object() {
+            return Err(CapabilitiesError::Malformed("it is not a JSON object".into()));
+        }
+        Ok(HostEndpoints {
+            self_url: field("/links/self", "links.self")?,
+            api: field("/links/api", "links.api")?
+                .trim_end_matches('/')
+                .to_owned(),
+            token_url: field(
+                "/capabilities/oauth2Provider/tokenUrl",
+                "capabilities.oauth2Provider.tokenUrl",
+            )?,
+        })
+    }
+
+    /// Parses a document fetched from `fetched_from`, checks that its
+    /// `links.self` is exactly that URL, and returns it with its endpoints
+    /// (the document is kept whole, unknown fields included).
+    pub fn parse_from(
+        body: &[u8],
+        fetched_from: &str,
+    ) -> Result<(Self, serde_json::Value), CapabilitiesError> {
+        let doc: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+            CapabilitiesError::Malformed(format!(
+                "it is not JSON (at line {} column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let endpoints = Self::from_value(&doc)?;
+        if endpoints.self_url != fetched_from {
+            return Err(CapabilitiesError::SelfMismatch {
+                expected: fetched_from.to_owned(),
+                found: endpoints.self_url,
+            });
+        }
+        Ok((endpoints, doc))
+    }
+
+    /// `{links.api}/room/{room_id}/notification`.
+    pub fn notification_url(&self, room_id: u64) -> String {
+        format!("{}/room/{room_id}/notification", self.api)
+    }
 }
 
 /// The scopes HipChat's REST API v2 offered, with their display names.
@@ -202,6 +285,44 @@ mod tests {
         let doc = CapabilitiesDoc::parse_from(body, "https://api.hipchat.com/v2/capabilities")
             .expect("valid");
         assert_eq!(doc.token_url(), "https://api.hipchat.com/v2/oauth/token");
+    }
+
+    #[test]
+    fn an_add_on_needs_only_self_api_and_token_url() {
+        let body = br#"{"links": {"self": "https://hc.example/v2/capabilities", "api": "https://hc.example/v2/"},
+            "capabilities": {"oauth2Provider": {"tokenUrl": "https://hc.example/v2/oauth/token"},
+                             "hipchatApiProvider": {"availableScopes": {"send_notification": {"id": "send_notification"}}}},
+            "vendorExtension": {"anything": [1, 2]}}"#;
+        let (endpoints, doc) =
+            HostEndpoints::parse_from(body, "https://hc.example/v2/capabilities").expect("minimal document");
+        assert_eq!(endpoints.api, "https://hc.example/v2");
+        assert_eq!(endpoints.token_url, "https://hc.example/v2/oauth/token");
+        assert_eq!(endpoints.notification_url(3), "https://hc.example/v2/room/3/notification");
+        assert_eq!(doc["vendorExtension"]["anything"][1], 2, "kept whole");
+    }
+
+    #[test]
+    fn the_full_document_gives_the_same_endpoints() {
+        let doc = serde_json::to_value(CapabilitiesDoc::for_host("http://h:1")).unwrap();
+        let endpoints = HostEndpoints::from_value(&doc).unwrap();
+        assert_eq!(endpoints.self_url, "http://h:1/v2/capabilities");
+        assert_eq!(endpoints.api, "http://h:1/v2");
+        assert_eq!(endpoints.token_url, "http://h:1/v2/oauth/token");
+    }
+
+    #[test]
+    fn names_the_field_an_add_on_needs_when_it_is_missing() {
+        for (body, field) in [
+            (r#"{"links": {"api": "x"}, "capabilities": {"oauth2Provider": {"tokenUrl": "t"}}}"#, "links.self"),
+            (r#"{"links": {"self": "s"}, "capabilities": {"oauth2Provider": {"tokenUrl": "t"}}}"#, "links.api"),
+            (r#"{"links": {"self": "s", "api": "a"}, "capabilities": {}}"#, "capabilities.oauth2Provider.tokenUrl"),
+            (r#"{"links": {"self": "s", "api": 7}, "capabilities": {}}"#, "links.api"),
+        ] {
+            let err = HostEndpoints::parse_from(body.as_bytes(), "s").unwrap_err().to_string();
+            assert!(err.contains(field), "{field}: {err}");
+        }
+        let err = HostEndpoints::parse_from(b"<html>", "s").unwrap_err().to_string();
+        assert!(err.contains("not JSON") && err.contains("line 1"), "{err}");
     }
 
     #[test]

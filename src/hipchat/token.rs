@@ -91,21 +91,25 @@ pub fn join_scopes<S: AsRef<str>>(scopes: &[S]) -> String {
         .join(" ")
 }
 
-/// A token answer.
+/// A token answer. An add-on needs only `access_token` and `expires_in`;
+/// the rest is optional (hosts differ) and unknown fields are ignored.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     /// The bearer token.
     pub access_token: String,
     /// Lifetime in seconds.
     pub expires_in: u64,
-    /// The tenant's group.
+    /// The tenant's group (0 when the host leaves it out).
+    #[serde(default)]
     pub group_id: u64,
     /// Its name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
     /// Granted scopes, space-separated.
+    #[serde(default)]
     pub scope: String,
     /// `bearer`.
+    #[serde(default)]
     pub token_type: String,
 }
 
@@ -186,6 +190,15 @@ mod tests {
         assert_eq!(parse_basic_authorization("Bearer abc"), None);
         assert_eq!(parse_basic_authorization("Basic !!!"), None);
         assert_eq!(parse_basic_authorization("Basic"), None);
+    }
+
+    #[test]
+    fn a_minimal_token_answer_is_enough() {
+        let response: TokenResponse =
+            serde_json::from_str(r#"{"access_token": "t", "expires_in": 60, "extra": {"x": 1}}"#)
+                .expect("minimal answer");
+        assert_eq!((response.expires_in, response.group_id), (60, 0));
+        assert_eq!(response.group_name, None);
     }
 
     #[test]

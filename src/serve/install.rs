@@ -18,7 +18,7 @@ use super::errors::ServeError;
 use super::hipchat_client::HostError;
 use super::notify;
 use super::store::{Tenant, TenantStore, now_unix};
-use crate::hipchat::capabilities::{CapabilitiesDoc, CapabilitiesError};
+use crate::hipchat::capabilities::{CapabilitiesError, HostEndpoints};
 use crate::hipchat::fields::Obj;
 
 /// The install body HipChat POSTs.
@@ -114,8 +114,8 @@ async fn prove(app: &AppState, request: &InstallRequest) -> Result<Tenant, Serve
         .capabilities(url.as_str())
         .await
         .map_err(|e| ServeError::Upstream(e.to_string()))?;
-    let doc =
-        CapabilitiesDoc::parse_from(&raw, &request.capabilities_url).map_err(|e| match e {
+    let (endpoints, capabilities) = HostEndpoints::parse_from(&raw, &request.capabilities_url)
+        .map_err(|e| match e {
             CapabilitiesError::SelfMismatch { .. } => {
                 ServeError::CapabilitiesMismatch(e.to_string())
             }
@@ -124,7 +124,7 @@ async fn prove(app: &AppState, request: &InstallRequest) -> Result<Tenant, Serve
     let token = app
         .host
         .token(
-            doc.token_url(),
+            &endpoints.token_url,
             &request.oauth_id,
             &request.oauth_secret,
             &app.scope,
@@ -137,8 +137,6 @@ async fn prove(app: &AppState, request: &InstallRequest) -> Result<Tenant, Serve
             } => ServeError::CredentialsRefused(status),
             other => ServeError::Upstream(other.to_string()),
         })?;
-    let capabilities =
-        serde_json::to_value(&doc).map_err(|e| ServeError::Upstream(e.to_string()))?;
     let tenant = Tenant {
         oauth_id: request.oauth_id.clone(),
         oauth_secret: request.oauth_secret.clone(),

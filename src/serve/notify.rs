@@ -6,7 +6,7 @@ use super::app::AppState;
 use super::hipchat_client::HostError;
 use super::store::Tenant;
 use super::tokens::TokenError;
-use crate::hipchat::capabilities::CapabilitiesDoc;
+use crate::hipchat::capabilities::HostEndpoints;
 use crate::hipchat::notification::{MessageFormat, Notification};
 
 /// Posts plain `text` to `room_id` of `tenant`, logging the outcome.
@@ -32,7 +32,7 @@ pub async fn send(
     room_id: u64,
     notification: &Notification,
 ) -> Result<(), TokenError> {
-    let caps: CapabilitiesDoc = serde_json::from_value(tenant.capabilities.clone())
+    let caps = HostEndpoints::from_value(&tenant.capabilities)
         .map_err(|_| TokenError::Capabilities(tenant.oauth_id.clone()))?;
     let url = caps.notification_url(room_id);
     let token = app.tokens.get(tenant, &app.scope).await?;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::hipchat_client::{HostClient, HostError};
 use super::store::{CachedToken, Store, StoreError, Tenant, TenantStore, now_unix};
-use crate::hipchat::capabilities::CapabilitiesDoc;
+use crate::hipchat::capabilities::HostEndpoints;
 use crate::hipchat::token::TokenResponse;
 
 /// A token is refreshed once it has less than this many seconds left.
@@ -60,12 +60,12 @@ impl Tokens {
         if let Some(token) = self.fresh(&tenant.oauth_id, scope).await? {
             return Ok(token);
         }
-        let caps: CapabilitiesDoc = serde_json::from_value(tenant.capabilities.clone())
+        let caps = HostEndpoints::from_value(&tenant.capabilities)
             .map_err(|_| TokenError::Capabilities(tenant.oauth_id.clone()))?;
         let answer = self
             .host
             .token(
-                caps.token_url(),
+                &caps.token_url,
                 &tenant.oauth_id,
                 &tenant.oauth_secret,
                 scope,

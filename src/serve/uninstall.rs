@@ -11,7 +11,7 @@ use super::app::Shared;
 use super::errors::ServeError;
 use super::hipchat_client::HostError;
 use super::store::TenantStore;
-use crate::hipchat::capabilities::CapabilitiesDoc;
+use crate::hipchat::capabilities::HostEndpoints;
 
 /// Handles `DELETE /installable/{oauthId}`.
 pub async fn uninstall(
@@ -21,8 +21,7 @@ pub async fn uninstall(
     let Some(tenant) = app.store.get_tenant(&oauth_id).await? else {
         return Ok(StatusCode::NO_CONTENT);
     };
-    let caps: CapabilitiesDoc =
-        serde_json::from_value(tenant.capabilities.clone()).map_err(|_| {
+    let caps = HostEndpoints::from_value(&tenant.capabilities).map_err(|_| {
             ServeError::StoreCorrupt(format!(
                 "the stored capabilities document of tenant {oauth_id} is unreadable"
             ))
@@ -30,7 +29,7 @@ pub async fn uninstall(
     let answer = app
         .host
         .token(
-            caps.token_url(),
+            &caps.token_url,
             &tenant.oauth_id,
             &tenant.oauth_secret,
             &app.scope,
