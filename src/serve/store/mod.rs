@@ -1,16 +1,19 @@
 //! Where `connect serve` keeps its tenants (installations) and cached access
-//! tokens: one [`TenantStore`] trait, three backends, and the [`Store`]
+//! tokens: one [`TenantStore`] trait, four backends, and the [`Store`]
 //! handle that dispatches to the configured one.
 //!
 //! - [`MemoryStore`]: in the process only; installs die with it (explicit opt-in).
 //! - [`EmbeddedStore`]: an SQLite file in the project (the development default);
 //!   survives restarts and `kill -9`, and can be shared by two processes.
-//! - [`RedisStore`]: Redis for production; several servers share tenants and
-//!   tokens, and service resumes by itself after an outage.
+//! - [`RedisStore`]: Redis for production (plain or TLS); several servers
+//!   share tenants and tokens, and service resumes by itself after an outage.
+//! - [`PostgresStore`]: PostgreSQL for production, the same guarantees.
 
 pub mod embedded;
 pub mod memory;
+pub mod postgres;
 pub mod redis;
+mod tls;
 mod types;
 
 use std::future::Future;
@@ -20,6 +23,7 @@ pub use self::redis::RedisStore;
 pub use crate::config::StoreConfig;
 pub use embedded::EmbeddedStore;
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use types::{CachedToken, Tenant, now_unix};
 
 /// Why a store operation failed. Messages never contain secrets or tokens.
@@ -90,6 +94,7 @@ enum Backend {
     Memory(MemoryStore),
     Embedded(EmbeddedStore),
     Redis(RedisStore),
+    Postgres(PostgresStore),
 }
 
 impl Store {
@@ -97,23 +102,29 @@ impl Store {
     /// backends (Redis keys start with `<key_prefix>:`), e.g.
     /// `connect:<addon key>`; the others ignore it.
     ///
-    /// Redis is connected lazily, so a server that is down at startup does
+    /// Redis and PostgreSQL are connected lazily, so a server that is down at startup does
     /// not prevent opening; call [`TenantStore::ping`] to check it.
     pub async fn open(config: &StoreConfig, key_prefix: &str) -> StoreResult<Store> {
         let backend = match config {
             StoreConfig::Memory => Backend::Memory(MemoryStore::new()),
             StoreConfig::Embedded { path } => Backend::Embedded(EmbeddedStore::open(path).await?),
-            StoreConfig::Redis { url } => Backend::Redis(RedisStore::open(url, key_prefix)?),
+            StoreConfig::Redis { url, tls } => {
+                Backend::Redis(RedisStore::open(url, tls, key_prefix)?)
+            }
+            StoreConfig::Postgres { url, tls } => {
+                Backend::Postgres(PostgresStore::open(url, tls, key_prefix)?)
+            }
         };
         Ok(Store { backend })
     }
 
-    /// Short name of the backend: `memory`, `embedded` or `redis`.
+    /// Short name of the backend: `memory`, `embedded`, `redis` or `postgres`.
     pub fn kind(&self) -> &'static str {
         match &self.backend {
             Backend::Memory(_) => "memory",
             Backend::Embedded(_) => "embedded",
             Backend::Redis(_) => "redis",
+            Backend::Postgres(_) => "postgres",
         }
     }
 
@@ -124,6 +135,7 @@ impl Store {
             Backend::Memory(_) => "memory (installs are lost when the process exits)".to_owned(),
             Backend::Embedded(s) => format!("SQLite file {}", s.path().display()),
             Backend::Redis(s) => format!("Redis at {}", s.address()),
+            Backend::Postgres(s) => format!("PostgreSQL at {}", s.address()),
         }
     }
 }
@@ -135,6 +147,7 @@ macro_rules! dispatch {
             Backend::Memory($store) => $call.await,
             Backend::Embedded($store) => $call.await,
             Backend::Redis($store) => $call.await,
+            Backend::Postgres($store) => $call.await,
         }
     };
 }

@@ -19,7 +19,9 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{ErrorKind, RedisError, RedisResult};
 
 use super::types::{decode, encode};
+use super::tls::certificate_problem;
 use super::{CachedToken, StoreError, StoreResult, Tenant, TenantStore, now_unix};
+use crate::config::TlsOptions;
 
 /// Upper bound on one store call, reconnection attempts included.
 const CALL_TIMEOUT: Duration = Duration::from_millis(900);
@@ -42,6 +44,7 @@ pub struct RedisStore {
     conn: ConnectionManager,
     prefix: Arc<str>,
     address: Arc<str>,
+    secure: bool,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -55,10 +58,12 @@ impl std::fmt::Debug for RedisStore {
 
 impl RedisStore {
     /// Prepares a store on the Redis server at `url`
-    /// (`redis://[[user]:password@]host[:port][/db]`), with every key under
-    /// `key_prefix:`. Connects lazily: a server that is down now only makes
-    /// calls fail with [`StoreError::Unavailable`] until it is up.
-    pub fn open(url: &str, key_prefix: &str) -> StoreResult<RedisStore> {
+    /// (`redis://[[user]:password@]host[:port][/db]`, or `rediss://` for
+    /// TLS), with every key under `key_prefix:`. `tls` says how a TLS
+    /// server's certificate is checked (`#insecure` at the end of the URL
+    /// turns the check off too). Connects lazily: a server that is down now
+    /// only makes calls fail with [`StoreError::Unavailable`] until it is up.
+    pub fn open(url: &str, tls: &TlsOptions, key_prefix: &str) -> StoreResult<RedisStore> {
         let url = url.trim();
         if url.is_empty() {
             return Err(StoreError::Open(
@@ -68,18 +73,39 @@ impl RedisStore {
             ));
         }
         let address = redacted(url)?;
-        if url.starts_with("rediss:") {
-            return Err(StoreError::Open(format!(
-                "{address} asks for TLS (rediss://), which this build of connect does not speak: \
-                 use a redis:// URL, through a TLS tunnel (e.g. stunnel) if the server requires TLS"
-            )));
-        }
-        let client = ::redis::Client::open(url).map_err(|e| {
+        let secure = url.starts_with("rediss:");
+        let invalid = |e: RedisError| {
             StoreError::Open(format!(
-                "invalid Redis URL {address} ({}): expected redis://[:password@]host[:port][/db]",
+                "invalid Redis URL {address} ({}): expected redis://[:password@]host[:port][/db] or rediss://...",
                 safe_description(&e)
             ))
-        })?;
+        };
+        let client = if secure && !tls.verify && !url.contains('#') {
+            ::redis::Client::open(format!("{url}#insecure")).map_err(invalid)?
+        } else if let (true, Some(ca)) = (secure, &tls.ca) {
+            let pem = std::fs::read(ca).map_err(|e| {
+                StoreError::Open(format!(
+                    "cannot read the CA file {} given as the store's `tls.ca`: {e}",
+                    ca.display()
+                ))
+            })?;
+            ::redis::Client::build_with_tls(
+                url,
+                ::redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                },
+            )
+            .map_err(|e| {
+                StoreError::Open(format!(
+                    "cannot use the CA file {} for Redis at {address}: {}",
+                    ca.display(),
+                    safe_description(&e)
+                ))
+            })?
+        } else {
+            ::redis::Client::open(url).map_err(invalid)?
+        };
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -96,6 +122,7 @@ impl RedisStore {
             conn,
             prefix: Arc::from(key_prefix),
             address: Arc::from(address),
+            secure,
         })
     }
 
@@ -148,6 +175,19 @@ impl RedisStore {
 
     fn error(&self, what: &str, err: &RedisError) -> StoreError {
         let address = &self.address;
+        if let Some(problem) = certificate_problem(err) {
+            return StoreError::Unavailable(format!(
+                "Redis at {address} presented a TLS certificate that does not verify ({problem}) while {what}. \
+                 To trust it, give its CA file as \"tls\": {{\"ca\": \"path/to/ca.pem\"}} in the store settings; \
+                 to accept it unverified (Heroku Redis uses self-signed certificates), set \"tls\": {{\"rejectUnauthorized\": false}} \
+                 or end the URL with #insecure"
+            ));
+        }
+        if !self.secure && err.is_connection_dropped() {
+            return StoreError::Unavailable(format!(
+                "Redis at {address} closed the connection while {what}; if the server requires TLS, use a rediss:// URL"
+            ));
+        }
         match err.kind() {
             ErrorKind::AuthenticationFailed => StoreError::Unavailable(format!(
                 "Redis at {address} refused the credentials while {what}: check the password in the Redis URL"
@@ -307,6 +347,16 @@ mod tests {
         assert!(shown.contains("cache.internal:6380/2"), "{shown}");
     }
 
+    #[tokio::test]
+    async fn a_missing_ca_file_is_an_open_error_naming_it() {
+        let tls = TlsOptions {
+            verify: true,
+            ca: Some("/nonexistent/ca.pem".into()),
+        };
+        let err = RedisStore::open("rediss://h:6380", &tls, "p").unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+    }
+
     #[test]
     fn ids_containing_the_separator_do_not_collide() {
         assert_ne!(
@@ -319,12 +369,11 @@ mod tests {
     async fn a_bad_url_is_an_open_error_that_hides_the_password() {
         for url in [
             "",
-            "rediss://:pw-secret@host:1/0",
             "not a url",
             "http://:pw-secret@host:1/0",
             "redis://:pw-secret@host:1/notadb",
         ] {
-            let err = RedisStore::open(url, "p").unwrap_err();
+            let err = RedisStore::open(url, &TlsOptions::default(), "p").unwrap_err();
             let text = err.to_string();
             assert!(matches!(err, StoreError::Open(_)), "{url}: {text}");
             assert!(!text.contains("pw-secret"), "{text}");
