@@ -13,6 +13,7 @@ pub mod listener;
 pub mod notify;
 pub mod reply;
 pub mod search;
+pub mod server;
 pub mod shutdown;
 mod startup;
 pub mod store;
@@ -37,6 +38,10 @@ pub struct ServeArgs {
     /// How log lines are written [default: json in production, human otherwise].
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// After SIGTERM or SIGINT, the longest wait for requests in flight
+    /// before exiting anyway (Heroku kills a process 30 s after SIGTERM).
+    #[arg(long, value_name = "SECS", default_value_t = 25, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub shutdown_timeout: u64,
 }
 
 /// Runs `connect serve` until a stop signal.

@@ -1,12 +1,7 @@
-//! Graceful shutdown: on SIGTERM or SIGINT stop accepting, let in-flight
-//! requests finish for a bounded time, then exit 0.
-
-use std::time::Duration;
+//! The stop signals: SIGTERM (Heroku, systemd, `connect dev`) and SIGINT
+//! (Ctrl-C). What happens next is in [`super::server`].
 
 use tokio::signal::unix::{SignalKind, signal};
-
-/// How long in-flight requests may take to finish after a stop signal.
-pub const GRACE: Duration = Duration::from_secs(10);
 
 /// Installs the SIGTERM and SIGINT handlers now and returns a future that
 /// resolves when either arrives.

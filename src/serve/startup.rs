@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use regex::Regex;
 use url::Url;
 
@@ -18,7 +17,7 @@ use super::search::Search;
 use super::store::{Store, TenantStore};
 use super::tenants::TenantCache;
 use super::tokens::Tokens;
-use super::{ServeArgs, shutdown};
+use super::{ServeArgs, server, shutdown};
 use crate::config::{Env, ProjectConfig};
 use crate::hipchat::descriptor::{Descriptor, substitute_base_url};
 use crate::hipchat::token::join_scopes;
@@ -57,7 +56,9 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let outcome = runtime.block_on(serve(config, base_url, std_listener));
+    let deadline = Duration::from_secs(args.shutdown_timeout);
+    let own_socket = source != ListenSource::Inherited;
+    let outcome = runtime.block_on(serve(config, base_url, std_listener, own_socket, deadline));
     runtime.shutdown_timeout(Duration::from_secs(1));
     outcome
 }
@@ -66,6 +67,8 @@ async fn serve(
     config: ProjectConfig,
     base_url: Url,
     std_listener: TcpListener,
+    own_socket: bool,
+    deadline: Duration,
 ) -> anyhow::Result<()> {
     let base = base_url.as_str().trim_end_matches('/').to_string();
     let descriptor_path = config.descriptor_path();
@@ -118,20 +121,9 @@ async fn serve(
     let local = std_listener
         .local_addr()
         .context("cannot read the listening address")?;
-    let listener = tokio::net::TcpListener::from_std(std_listener)
-        .context("cannot hand the listening socket to the runtime")?
-        .tap_io(|tcp| {
-            // Replies are small; waiting for Nagle only adds latency.
-            let _ = tcp.set_nodelay(true);
-        });
     // Signal handlers first: a stop signal sent right after the start-up
     // lines must be handled gracefully, not kill the process.
     let signalled = shutdown::handlers().context("cannot listen for stop signals")?;
-    let stop = Arc::new(tokio::sync::Notify::new());
-    let server = axum::serve(listener, router).with_graceful_shutdown({
-        let stop = stop.clone();
-        async move { stop.notified().await }
-    });
     tracing::info!(stage = %config.stage, store = %store.describe(), "ready");
     // One write, errors ignored: a closed stdout must not stop the server.
     let banner = format!(
@@ -146,22 +138,15 @@ async fn serve(
         let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     }
 
-    let mut server = tokio::spawn(async move { server.await });
-    tokio::select! {
-        ended = &mut server => {
-            ended.context("the server task failed")?.context("the server stopped")?;
-            return Ok(());
-        }
-        () = signalled => stop.notify_one(),
-    }
-    match tokio::time::timeout(shutdown::GRACE, server).await {
-        Ok(ended) => ended
-            .context("the server task failed")?
-            .context("the server stopped")?,
-        Err(_) => tracing::warn!(
-            grace_secs = shutdown::GRACE.as_secs(),
-            "requests still running after the grace period; stopping anyway"
-        ),
+    let stopped = server::serve(std_listener, own_socket, router, signalled, deadline)
+        .await
+        .context("the server stopped")?;
+    if stopped.abandoned > 0 {
+        tracing::warn!(
+            connections = stopped.abandoned,
+            timeout_secs = deadline.as_secs(),
+            "connections still open at the shutdown timeout; stopping anyway"
+        );
     }
     tracing::info!("stopped");
     Ok(())
