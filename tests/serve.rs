@@ -5,6 +5,8 @@
 mod kit;
 mod support;
 
+#[path = "serve/config_files.rs"]
+mod config_files;
 #[path = "serve/host.rs"]
 mod host;
 #[path = "serve/install.rs"]
@@ -13,12 +15,18 @@ mod install;
 mod operations;
 #[path = "serve/persistence.rs"]
 mod persistence;
+#[path = "serve/postgres.rs"]
+mod postgres;
 #[path = "serve/redis.rs"]
 mod redis;
+#[path = "serve/redis_tls.rs"]
+mod redis_tls;
 #[path = "serve/replies.rs"]
 mod replies;
 #[path = "serve/rest.rs"]
 mod rest;
+#[path = "serve/shutdown.rs"]
+mod shutdown;
 #[path = "serve/uninstall.rs"]
 mod uninstall;
 #[path = "serve/webhook.rs"]

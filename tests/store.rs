@@ -6,12 +6,18 @@ mod support;
 
 #[path = "store/embedded_file.rs"]
 mod embedded_file;
+#[path = "store/postgres_server.rs"]
+mod postgres_server;
 #[path = "store/redis_server.rs"]
 mod redis_server;
+#[path = "store/redis_tls.rs"]
+mod redis_tls;
 
 use std::time::Duration;
 
+use connect::config::TlsOptions;
 use connect::serve::store::{CachedToken, Store, StoreConfig, Tenant, TenantStore, now_unix};
+use support::postgres::PostgresServer;
 use support::redis::RedisServer;
 use tempfile::TempDir;
 
@@ -19,7 +25,7 @@ use tempfile::TempDir;
 struct Fixture {
     store: Store,
     _dir: Option<TempDir>,
-    _server: Option<RedisServer>,
+    _server: Option<Box<dyn std::any::Any>>,
 }
 
 async fn memory() -> Fixture {
@@ -50,14 +56,56 @@ async fn embedded() -> Fixture {
 
 async fn redis() -> Fixture {
     let server = RedisServer::start();
-    let config = StoreConfig::Redis { url: server.url() };
+    let config = StoreConfig::Redis {
+        url: server.url(),
+        tls: Default::default(),
+    };
     let store = Store::open(&config, "connect:test")
         .await
         .expect("open redis store");
     Fixture {
         store,
         _dir: None,
-        _server: Some(server),
+        _server: Some(Box::new(server)),
+    }
+}
+
+async fn redis_tls() -> Fixture {
+    let server = tokio::task::spawn_blocking(RedisServer::start_tls)
+        .await
+        .unwrap();
+    let config = StoreConfig::Redis {
+        url: server.tls_url(),
+        tls: TlsOptions {
+            verify: true,
+            ca: Some(server.ca_file()),
+        },
+    };
+    let store = Store::open(&config, "connect:test")
+        .await
+        .expect("open a TLS redis store");
+    Fixture {
+        store,
+        _dir: None,
+        _server: Some(Box::new(server)),
+    }
+}
+
+async fn postgres() -> Fixture {
+    let server = tokio::task::spawn_blocking(PostgresServer::start)
+        .await
+        .unwrap();
+    let config = StoreConfig::Postgres {
+        url: server.url(),
+        tls: TlsOptions::default(),
+    };
+    let store = Store::open(&config, "connect:test")
+        .await
+        .expect("open a postgres store");
+    Fixture {
+        store,
+        _dir: None,
+        _server: Some(Box::new(server)),
     }
 }
 
@@ -283,6 +331,12 @@ macro_rules! for_every_backend {
         mod redis {
             $(#[tokio::test] async fn $test() { super::$test(super::redis().await).await })*
         }
+        mod redis_over_tls {
+            $(#[tokio::test] async fn $test() { super::$test(super::redis_tls().await).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $test() { super::$test(super::postgres().await).await })*
+        }
     };
 }
 
@@ -301,6 +355,7 @@ fn describes_each_backend_without_secrets() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let config = StoreConfig::Redis {
         url: "redis://:hunter2@127.0.0.1:1/3".to_owned(),
+        tls: Default::default(),
     };
     let store = runtime.block_on(Store::open(&config, "p")).unwrap();
     assert_eq!(store.kind(), "redis");

@@ -27,18 +27,21 @@ pub const FOREIGN_KEYS: &[(&str, &str)] = &[
         "hosts",
         "it listed products to install into at start; use `connect dev --emulate`",
     ),
-    (
-        "product",
-        "connect serves HipChat add-ons only",
-    ),
+    ("product", "connect serves HipChat add-ons only"),
     (
         "jwt",
         "JWT lifetimes come from HipChat's tokens and `maxTokenAge`",
     ),
     ("errorTemplate", "connect answers errors as JSON"),
     ("expressErrorHandling", "connect answers errors as JSON"),
-    ("validateDescriptor", "connect always validates the descriptor"),
-    ("setupInstallRoute", "connect always serves the installable callback"),
+    (
+        "validateDescriptor",
+        "connect always validates the descriptor",
+    ),
+    (
+        "setupInstallRoute",
+        "connect always serves the installable callback",
+    ),
     ("appKey", "the descriptor's `key` names the add-on"),
 ];
 
@@ -111,7 +114,10 @@ mod tests {
             did_you_mean("maxResultDisplayed", STAGE_KEYS),
             Some("maxResultsDisplayed")
         );
-        assert_eq!(did_you_mean("localbaseurl", STAGE_KEYS), Some("localBaseUrl"));
+        assert_eq!(
+            did_you_mean("localbaseurl", STAGE_KEYS),
+            Some("localBaseUrl")
+        );
         assert_eq!(did_you_mean("whitelst", STAGE_KEYS), Some("whitelist"));
         assert_eq!(did_you_mean("colour", STAGE_KEYS), None);
         let stages = ["development", "production"];
@@ -125,9 +131,21 @@ mod tests {
         let stage = json!({"port": 1, "maxResultDisplayed": 5, "hosts": [], "zzz": 1});
         let warnings = unknown_keys(stage.as_object().unwrap(), "", STAGE_KEYS);
         assert_eq!(warnings.len(), 3, "{warnings:?}");
-        assert!(warnings.iter().any(|w| w.contains("did you mean `maxResultsDisplayed`")));
-        assert!(warnings.iter().any(|w| w.contains("`hosts` is an atlassian-connect-express setting")));
-        assert!(warnings.iter().any(|w| w.contains("`zzz`") && w.contains("known:")));
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("did you mean `maxResultsDisplayed`"))
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("`hosts` is an atlassian-connect-express setting"))
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("`zzz`") && w.contains("known:"))
+        );
     }
 
     #[test]
@@ -136,7 +154,9 @@ mod tests {
         let warnings = unknown_keys(store.as_object().unwrap(), "store", &["adapter", "url"]);
         assert_eq!(
             warnings,
-            vec!["`store.ulr` is not a setting connect knows, so it is ignored; did you mean `url`?"]
+            vec![
+                "`store.ulr` is not a setting connect knows, so it is ignored; did you mean `url`?"
+            ]
         );
     }
 }

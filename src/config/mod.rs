@@ -261,7 +261,10 @@ fn select_stage<'v>(
         message,
     };
     let stages = root.as_object().ok_or_else(|| {
-        malformed("expected an object of stages, e.g. {\"development\": {...}, \"production\": {...}}".into())
+        malformed(
+            "expected an object of stages, e.g. {\"development\": {...}, \"production\": {...}}"
+                .into(),
+        )
     })?;
     let (wanted, source) = match (stage_override, env.get("NODE_ENV")) {
         (Some(s), _) => (s.trim(), format!("from --env {s}")),
@@ -287,15 +290,15 @@ fn select_stage<'v>(
                 &present.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             );
             let hint = match close {
-                Some(close) => format!(
-                    "Did you mean `{close}`? Set NODE_ENV={close} (or --env {close})"
-                ),
-                None if present.is_empty() => format!(
-                    "Add a `{wanted}` object of settings to the file"
-                ),
-                None => format!(
-                    "Set NODE_ENV (or --env) to one of them, or add a `{wanted}` stage"
-                ),
+                Some(close) => {
+                    format!("Did you mean `{close}`? Set NODE_ENV={close} (or --env {close})")
+                }
+                None if present.is_empty() => {
+                    format!("Add a `{wanted}` object of settings to the file")
+                }
+                None => {
+                    format!("Set NODE_ENV (or --env) to one of them, or add a `{wanted}` stage")
+                }
             };
             Err(ConfigError::UnknownStage {
                 path: path.to_path_buf(),

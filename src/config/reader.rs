@@ -68,7 +68,14 @@ impl Reader<'_> {
 
     /// A whole number in `min..=max`, given as a number or a numeric string;
     /// `what` describes the range for the error (`a port number from 1 to 65535`).
-    fn number(&self, key: &str, value: &Value, min: u64, max: u64, what: &str) -> Result<u64, ConfigError> {
+    fn number(
+        &self,
+        key: &str,
+        value: &Value,
+        min: u64,
+        max: u64,
+        what: &str,
+    ) -> Result<u64, ConfigError> {
         let n = match value {
             Value::Number(n) => n.as_u64(),
             Value::String(s) => s.trim().parse().ok(),
@@ -120,7 +127,12 @@ impl Reader<'_> {
                 }
             }
         };
-        fn walk(key: &str, v: &Value, skip: &dyn Fn(&str) -> bool, note: &mut dyn FnMut(&str, &str)) {
+        fn walk(
+            key: &str,
+            v: &Value,
+            skip: &dyn Fn(&str) -> bool,
+            note: &mut dyn FnMut(&str, &str),
+        ) {
             if skip(key) {
                 return;
             }
@@ -282,7 +294,11 @@ impl Reader<'_> {
         })
     }
 
-    fn store(&self, project_dir: &Path, warnings: &mut Vec<String>) -> Result<StoreConfig, ConfigError> {
+    fn store(
+        &self,
+        project_dir: &Path,
+        warnings: &mut Vec<String>,
+    ) -> Result<StoreConfig, ConfigError> {
         let mut value = self.value("store")?;
         if let Some(Value::Object(map)) = &mut value {
             warnings.extend(unknown_keys(map, "store", STORE_KEYS));
@@ -298,6 +314,14 @@ impl Reader<'_> {
             self.bad(&key, m)
         })?;
         match &store {
+            StoreConfig::Redis { url, tls } if url.starts_with("rediss:") && (!tls.verify || url.ends_with("#insecure")) => warnings.push(format!(
+                "TLS certificate verification is off for Redis at {}: the connection is encrypted, but any server can pretend to be yours; to verify it, give its CA file as \"tls\": {{\"ca\": \"path/to/ca.pem\"}}",
+                store::redact_url(url.trim_end_matches("#insecure"))
+            )),
+            StoreConfig::Postgres { url, tls } if !tls.verify => warnings.push(format!(
+                "TLS certificate verification is off for PostgreSQL at {} (`rejectUnauthorized: false`): the connection is encrypted, but any server can pretend to be yours; to verify it, give its CA file as \"tls\": {{\"ca\": \"path/to/ca.pem\"}}",
+                store::redact_url(url)
+            )),
             StoreConfig::Memory => warnings.push("the memory store keeps installs only while this process runs; every install is lost on restart (use the default sqlite store, redis or postgres)".into()),
             StoreConfig::Embedded { .. } if self.stage == "production" => warnings.push("production uses the embedded SQLite store: fine on one server with a lasting disk, but installs are lost where the disk is not kept (Heroku dynos) and cannot be shared by several instances; use redis or postgres there".into()),
             _ => {}

@@ -181,9 +181,10 @@ fn tls_options(obj: &Map<String, Value>, project_dir: &Path) -> Result<Option<Tl
                 })?;
             }
             "ca" => {
-                let path = v.as_str().filter(|p| !p.trim().is_empty()).ok_or_else(|| {
-                    format!("`{key}.ca` must be the path of a PEM file, got {v}")
-                })?;
+                let path = v
+                    .as_str()
+                    .filter(|p| !p.trim().is_empty())
+                    .ok_or_else(|| format!("`{key}.ca` must be the path of a PEM file, got {v}"))?;
                 options.ca = Some(project_dir.join(path.trim()));
             }
             // sequelize's flag; TLS is implied by the URL (rediss://, sslmode).
@@ -308,7 +309,8 @@ mod tests {
                 },
             }
         );
-        let ca = json!({"adapter": "redis", "url": "rediss://h:6380", "tls": {"ca": "certs/ca.pem"}});
+        let ca =
+            json!({"adapter": "redis", "url": "rediss://h:6380", "tls": {"ca": "certs/ca.pem"}});
         assert_eq!(
             parse(Some(&ca), dir()).unwrap(),
             StoreConfig::Redis {
@@ -323,13 +325,27 @@ mod tests {
 
     #[test]
     fn tls_settings_on_a_plain_url_or_with_unknown_keys_are_refused() {
-        let plain = json!({"adapter": "redis", "url": "redis://h", "tls": {"rejectUnauthorized": false}});
-        assert!(parse(Some(&plain), dir()).unwrap_err().contains("rediss://"));
-        let typo = json!({"adapter": "redis", "url": "rediss://h", "tls": {"rejectUnauthorised": false}});
+        let plain =
+            json!({"adapter": "redis", "url": "redis://h", "tls": {"rejectUnauthorized": false}});
+        assert!(
+            parse(Some(&plain), dir())
+                .unwrap_err()
+                .contains("rediss://")
+        );
+        let typo =
+            json!({"adapter": "redis", "url": "rediss://h", "tls": {"rejectUnauthorised": false}});
         let err = parse(Some(&typo), dir()).unwrap_err();
-        assert!(err.contains("rejectUnauthorised") && err.contains("rejectUnauthorized"), "{err}");
-        let wrong = json!({"adapter": "redis", "url": "rediss://h", "tls": {"rejectUnauthorized": "no"}});
-        assert!(parse(Some(&wrong), dir()).unwrap_err().contains("true or false"));
+        assert!(
+            err.contains("rejectUnauthorised") && err.contains("rejectUnauthorized"),
+            "{err}"
+        );
+        let wrong =
+            json!({"adapter": "redis", "url": "rediss://h", "tls": {"rejectUnauthorized": "no"}});
+        assert!(
+            parse(Some(&wrong), dir())
+                .unwrap_err()
+                .contains("true or false")
+        );
         let both = json!({"adapter": "redis", "url": "rediss://h", "tls": {"rejectUnauthorized": false, "ca": "x.pem"}});
         assert!(parse(Some(&both), dir()).unwrap_err().contains("both"));
     }
@@ -363,9 +379,16 @@ mod tests {
         );
         let bad = json!({"adapter": "postgres", "url": "mysql://u:secret@h/db"});
         let err = parse(Some(&bad), dir()).unwrap_err();
-        assert!(err.contains("postgres://") && !err.contains("secret"), "{err}");
+        assert!(
+            err.contains("postgres://") && !err.contains("secret"),
+            "{err}"
+        );
         let no_dialect = json!({"adapter": "sequelize", "url": url});
-        assert!(parse(Some(&no_dialect), dir()).unwrap_err().contains("dialect"));
+        assert!(
+            parse(Some(&no_dialect), dir())
+                .unwrap_err()
+                .contains("dialect")
+        );
     }
 
     #[test]

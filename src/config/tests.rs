@@ -101,18 +101,27 @@ fn the_stage_flag_wins_over_node_env() {
 #[test]
 fn a_stage_the_file_lacks_is_an_error_listing_the_stages_it_has() {
     let err = message(load(template(), None, &[("NODE_ENV", "prod")]).unwrap_err());
-    assert!(err.contains("no `prod` stage") && err.contains("NODE_ENV=prod"), "{err}");
+    assert!(
+        err.contains("no `prod` stage") && err.contains("NODE_ENV=prod"),
+        "{err}"
+    );
     assert!(err.contains("`development`, `production`"), "{err}");
     assert!(err.contains("Did you mean `production`?"), "{err}");
     let err = message(load(template(), Some("staging"), &[]).unwrap_err());
-    assert!(err.contains("--env staging") && err.contains("add a `staging` stage"), "{err}");
+    assert!(
+        err.contains("--env staging") && err.contains("add a `staging` stage"),
+        "{err}"
+    );
 }
 
 #[test]
 fn without_node_env_the_development_stage_is_required() {
     let config = json!({"production": template()["production"].clone(), "product": "hipchat"});
     let err = message(load(config, None, &[]).unwrap_err());
-    assert!(err.contains("no `development` stage") && err.contains("NODE_ENV is not set"), "{err}");
+    assert!(
+        err.contains("no `development` stage") && err.contains("NODE_ENV is not set"),
+        "{err}"
+    );
     // `product` is the old template's top-level key, not a stage.
     assert!(err.contains("stages it has: `production`."), "{err}");
 }
@@ -153,7 +162,10 @@ fn a_bad_port_is_an_error_naming_the_key() {
     let mut config = template();
     config["development"]["port"] = json!(-1);
     let err = message(load(config, None, &[]).unwrap_err());
-    assert!(err.contains("from 1 to 65535") && err.contains("got -1"), "{err}");
+    assert!(
+        err.contains("from 1 to 65535") && err.contains("got -1"),
+        "{err}"
+    );
     let err = message(load(template(), None, &[("PORT", "99999")]).unwrap_err());
     assert!(err.contains("PORT") && err.contains("99999"), "{err}");
 }
@@ -205,9 +217,15 @@ fn bad_json_and_non_object_files_are_reported_with_the_path() {
     assert!(err.contains("object of stages"), "{err}");
     let err = message(load(json!({"test": {}}), None, &[]).unwrap_err());
     assert!(err.contains("`test`"), "{err}");
-    let err = ProjectConfig::from_text("{\n  \"development\": {\n    \"port\" 3000\n  }\n}", Path::new(FILE), Path::new("/proj"), None, &Env::default())
-        .unwrap_err()
-        .to_string();
+    let err = ProjectConfig::from_text(
+        "{\n  \"development\": {\n    \"port\" 3000\n  }\n}",
+        Path::new(FILE),
+        Path::new("/proj"),
+        None,
+        &Env::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("line 3 column"), "{err}");
 }
 
@@ -242,11 +260,19 @@ fn max_results_and_token_age_have_bounds() {
     );
     config["development"]["maxTokenAge"] = json!(-1);
     let err = message(load(config.clone(), None, &[]).unwrap_err());
-    assert!(err.contains("maxTokenAge") && err.contains("seconds, at least 1") && err.contains("got -1"), "{err}");
+    assert!(
+        err.contains("maxTokenAge")
+            && err.contains("seconds, at least 1")
+            && err.contains("got -1"),
+        "{err}"
+    );
     config["development"]["maxTokenAge"] = json!(900);
     config["development"]["maxResultsDisplayed"] = json!(1000);
     let err = message(load(config, None, &[]).unwrap_err());
-    assert!(err.contains("from 1 to 100") && err.contains("got 1000"), "{err}");
+    assert!(
+        err.contains("from 1 to 100") && err.contains("got 1000"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -269,7 +295,14 @@ fn comments_and_trailing_commas_are_accepted_as_the_old_stack_did() {
   },
   "product": "hipchat",
 }"#;
-    let c = ProjectConfig::from_text(text, Path::new(FILE), Path::new("/proj"), None, &Env::default()).unwrap();
+    let c = ProjectConfig::from_text(
+        text,
+        Path::new(FILE),
+        Path::new("/proj"),
+        None,
+        &Env::default(),
+    )
+    .unwrap();
     assert_eq!(c.port, 3000);
     assert!(c.whitelist.allows("127.0.0.1"));
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
@@ -283,8 +316,18 @@ fn every_missing_variable_is_reported_in_one_error() {
     }
     assert!(err.contains("(used by `store.url`)"), "{err}");
     // A variable set through its override is not missing.
-    let err = message(load(template(), Some("production"), &[("PORT", "80"), ("REDIS_URL", "redis://r")]).unwrap_err());
-    assert!(err.contains("this environment variable is not set: $AC_LOCAL_BASE_URL"), "{err}");
+    let err = message(
+        load(
+            template(),
+            Some("production"),
+            &[("PORT", "80"), ("REDIS_URL", "redis://r")],
+        )
+        .unwrap_err(),
+    );
+    assert!(
+        err.contains("this environment variable is not set: $AC_LOCAL_BASE_URL"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -293,8 +336,19 @@ fn an_unknown_key_is_a_warning_naming_the_key_it_probably_meant() {
     config["development"]["maxResultDisplayed"] = json!(5);
     config["development"]["store"]["adaptor"] = json!("x");
     let c = load(config, None, &[]).unwrap();
-    assert!(c.warnings.iter().any(|w| w.contains("`maxResultDisplayed`") && w.contains("did you mean `maxResultsDisplayed`")), "{:?}", c.warnings);
-    assert!(c.warnings.iter().any(|w| w.contains("`store.adaptor`") && w.contains("`adapter`")), "{:?}", c.warnings);
+    assert!(
+        c.warnings.iter().any(|w| w.contains("`maxResultDisplayed`")
+            && w.contains("did you mean `maxResultsDisplayed`")),
+        "{:?}",
+        c.warnings
+    );
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("`store.adaptor`") && w.contains("`adapter`")),
+        "{:?}",
+        c.warnings
+    );
 }
 
 #[test]
@@ -302,27 +356,62 @@ fn a_string_where_a_list_belongs_is_an_error() {
     let mut config = template();
     config["development"]["whitelist"] = json!("*.hipchat.com");
     let err = message(load(config, None, &[]).unwrap_err());
-    assert!(err.contains("`whitelist`") && err.contains("write it as a list"), "{err}");
+    assert!(
+        err.contains("`whitelist`") && err.contains("write it as a list"),
+        "{err}"
+    );
 }
 
 #[test]
 fn an_http_base_url_in_production_is_a_warning() {
-    let env = [("PORT", "80"), ("AC_LOCAL_BASE_URL", "http://addon.example.com"), ("REDIS_URL", "redis://r")];
+    let env = [
+        ("PORT", "80"),
+        ("AC_LOCAL_BASE_URL", "http://addon.example.com"),
+        ("REDIS_URL", "redis://r"),
+    ];
     let c = load(template(), Some("production"), &env).unwrap();
-    assert!(c.warnings.iter().any(|w| w.contains("https")), "{:?}", c.warnings);
-    let env = [("PORT", "80"), ("AC_LOCAL_BASE_URL", "https://addon.example.com"), ("REDIS_URL", "redis://r")];
-    assert!(load(template(), Some("production"), &env).unwrap().warnings.is_empty());
+    assert!(
+        c.warnings.iter().any(|w| w.contains("https")),
+        "{:?}",
+        c.warnings
+    );
+    let env = [
+        ("PORT", "80"),
+        ("AC_LOCAL_BASE_URL", "https://addon.example.com"),
+        ("REDIS_URL", "redis://r"),
+    ];
+    assert!(
+        load(template(), Some("production"), &env)
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
 }
 
 #[test]
 fn database_url_replaces_the_url_of_a_postgres_store() {
     let mut config = template();
-    config["production"]["store"] = json!({"adapter": "sequelize", "dialect": "postgres", "url": "$DATABASE_URL"});
-    let env = [("PORT", "80"), ("AC_LOCAL_BASE_URL", "https://a.example"), ("DATABASE_URL", "postgres://u:p@db:5432/x")];
+    config["production"]["store"] =
+        json!({"adapter": "sequelize", "dialect": "postgres", "url": "$DATABASE_URL"});
+    let env = [
+        ("PORT", "80"),
+        ("AC_LOCAL_BASE_URL", "https://a.example"),
+        ("DATABASE_URL", "postgres://u:p@db:5432/x"),
+    ];
     let c = load(config.clone(), Some("production"), &env).unwrap();
-    assert_eq!(c.store, StoreConfig::Postgres { url: "postgres://u:p@db:5432/x".into(), tls: TlsOptions::default() });
+    assert_eq!(
+        c.store,
+        StoreConfig::Postgres {
+            url: "postgres://u:p@db:5432/x".into(),
+            tls: TlsOptions::default()
+        }
+    );
     // REDIS_URL does not touch a postgres store, so $DATABASE_URL is missing.
-    let env = [("PORT", "80"), ("AC_LOCAL_BASE_URL", "https://a.example"), ("REDIS_URL", "redis://r")];
+    let env = [
+        ("PORT", "80"),
+        ("AC_LOCAL_BASE_URL", "https://a.example"),
+        ("REDIS_URL", "redis://r"),
+    ];
     let err = message(load(config, Some("production"), &env).unwrap_err());
     assert!(err.contains("$DATABASE_URL"), "{err}");
 }

@@ -48,6 +48,11 @@ pub struct EmulateArgs {
     /// Notifications one room accepts per minute before 429 (HipChat: 30).
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub messages_per_room: u32,
+    /// Send capabilities documents and token answers with only the fields
+    /// an add-on needs, as some HipChat Server installations did, to check
+    /// that an add-on does not depend on the others.
+    #[arg(long)]
+    pub lean_documents: bool,
     /// How log lines are written.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,

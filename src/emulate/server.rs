@@ -34,6 +34,9 @@ pub struct EmulatorOptions {
     pub public_url: Option<url::Url>,
     /// The REST API's rate limits.
     pub limits: RateLimits,
+    /// Lean capabilities documents and token answers (see
+    /// [`HostOptions::lean_documents`]).
+    pub lean_documents: bool,
 }
 
 impl EmulatorOptions {
@@ -69,6 +72,7 @@ impl EmulatorOptions {
                 messages_per_room: args.messages_per_room,
                 ..RateLimits::default()
             },
+            lean_documents: args.lean_documents,
         })
     }
 
@@ -119,6 +123,7 @@ impl Emulator {
             rooms: options.initial_rooms(),
             public_base_url: Some(chat_url.trim_end_matches('/').to_owned()),
             limits: options.limits,
+            lean_documents: options.lean_documents,
             ..HostOptions::default()
         })
         .context("cannot set up the HipChat host double")?;

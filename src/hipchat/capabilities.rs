@@ -123,16 +123,22 @@ impl HostEndpoints {
     pub fn from_value(doc: &serde_json::Value) -> Result<Self, CapabilitiesError> {
         let field = |pointer: &str, name: &str| -> Result<String, CapabilitiesError> {
             match doc.pointer(pointer) {
-                Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+                Some(serde_json::Value::String(s)) if !s.trim().is_empty() => {
+                    Ok(s.trim().to_owned())
+                }
                 Some(serde_json::Value::String(_)) => {
                     Err(CapabilitiesError::Malformed(format!("`{name}` is empty")))
                 }
-                Some(_) => Err(CapabilitiesError::Malformed(format!("`{name}` is not a string"))),
+                Some(_) => Err(CapabilitiesError::Malformed(format!(
+                    "`{name}` is not a string"
+                ))),
                 None => Err(CapabilitiesError::Malformed(format!("`{name}` is missing"))),
             }
         };
         if !doc.is_object() {
-            return Err(CapabilitiesError::Malformed("it is not a JSON object".into()));
+            return Err(CapabilitiesError::Malformed(
+                "it is not a JSON object".into(),
+            ));
         }
         Ok(HostEndpoints {
             self_url: field("/links/self", "links.self")?,
@@ -294,10 +300,14 @@ mod tests {
                              "hipchatApiProvider": {"availableScopes": {"send_notification": {"id": "send_notification"}}}},
             "vendorExtension": {"anything": [1, 2]}}"#;
         let (endpoints, doc) =
-            HostEndpoints::parse_from(body, "https://hc.example/v2/capabilities").expect("minimal document");
+            HostEndpoints::parse_from(body, "https://hc.example/v2/capabilities")
+                .expect("minimal document");
         assert_eq!(endpoints.api, "https://hc.example/v2");
         assert_eq!(endpoints.token_url, "https://hc.example/v2/oauth/token");
-        assert_eq!(endpoints.notification_url(3), "https://hc.example/v2/room/3/notification");
+        assert_eq!(
+            endpoints.notification_url(3),
+            "https://hc.example/v2/room/3/notification"
+        );
         assert_eq!(doc["vendorExtension"]["anything"][1], 2, "kept whole");
     }
 
@@ -313,15 +323,31 @@ mod tests {
     #[test]
     fn names_the_field_an_add_on_needs_when_it_is_missing() {
         for (body, field) in [
-            (r#"{"links": {"api": "x"}, "capabilities": {"oauth2Provider": {"tokenUrl": "t"}}}"#, "links.self"),
-            (r#"{"links": {"self": "s"}, "capabilities": {"oauth2Provider": {"tokenUrl": "t"}}}"#, "links.api"),
-            (r#"{"links": {"self": "s", "api": "a"}, "capabilities": {}}"#, "capabilities.oauth2Provider.tokenUrl"),
-            (r#"{"links": {"self": "s", "api": 7}, "capabilities": {}}"#, "links.api"),
+            (
+                r#"{"links": {"api": "x"}, "capabilities": {"oauth2Provider": {"tokenUrl": "t"}}}"#,
+                "links.self",
+            ),
+            (
+                r#"{"links": {"self": "s"}, "capabilities": {"oauth2Provider": {"tokenUrl": "t"}}}"#,
+                "links.api",
+            ),
+            (
+                r#"{"links": {"self": "s", "api": "a"}, "capabilities": {}}"#,
+                "capabilities.oauth2Provider.tokenUrl",
+            ),
+            (
+                r#"{"links": {"self": "s", "api": 7}, "capabilities": {}}"#,
+                "links.api",
+            ),
         ] {
-            let err = HostEndpoints::parse_from(body.as_bytes(), "s").unwrap_err().to_string();
+            let err = HostEndpoints::parse_from(body.as_bytes(), "s")
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(field), "{field}: {err}");
         }
-        let err = HostEndpoints::parse_from(b"<html>", "s").unwrap_err().to_string();
+        let err = HostEndpoints::parse_from(b"<html>", "s")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not JSON") && err.contains("line 1"), "{err}");
     }
 

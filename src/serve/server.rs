@@ -138,7 +138,9 @@ pub async fn serve(
     // 2. and 3.
     let _ = shutdown_tx.send(true);
     drop(alive_tx);
-    let finished = tokio::time::timeout(deadline, alive_rx.recv()).await.is_ok();
+    let finished = tokio::time::timeout(deadline, alive_rx.recv())
+        .await
+        .is_ok();
     Ok(Stopped {
         abandoned: if finished {
             0
@@ -152,7 +154,9 @@ pub async fn serve(
 async fn accept_error(err: io::Error) {
     let transient = matches!(
         err.kind(),
-        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
     );
     if !transient {
         tracing::warn!("cannot accept a connection: {err}");
@@ -295,9 +299,8 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Counted {
     type Response = <TowerToHyperService<Router> as hyper::service::Service<
         hyper::Request<Incoming>,
     >>::Response;
-    type Error = <TowerToHyperService<Router> as hyper::service::Service<
-        hyper::Request<Incoming>,
-    >>::Error;
+    type Error =
+        <TowerToHyperService<Router> as hyper::service::Service<hyper::Request<Incoming>>>::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
     fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {

@@ -22,10 +22,10 @@ pub async fn uninstall(
         return Ok(StatusCode::NO_CONTENT);
     };
     let caps = HostEndpoints::from_value(&tenant.capabilities).map_err(|_| {
-            ServeError::StoreCorrupt(format!(
-                "the stored capabilities document of tenant {oauth_id} is unreadable"
-            ))
-        })?;
+        ServeError::StoreCorrupt(format!(
+            "the stored capabilities document of tenant {oauth_id} is unreadable"
+        ))
+    })?;
     let answer = app
         .host
         .token(

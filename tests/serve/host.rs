@@ -17,14 +17,15 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(HostOptions::default()).await
+}
+
+async fn world_with(options: HostOptions) -> World {
     let blog = Blog::start();
     let project = Project::new(&blog.url());
     let serve = Serve::start(project.path(), &[], &[]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = Host::new(HostOptions::default())
-        .unwrap()
-        .start(listener)
-        .unwrap();
+    let running = Host::new(options).unwrap().start(listener).unwrap();
     World {
         running,
         serve,
@@ -132,4 +133,30 @@ async fn the_install_notice_is_retried_when_hipchat_rate_limits_it() {
         "{}",
         w.serve.logs()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_sends_only_the_fields_an_add_on_needs_works_end_to_end() {
+    // Capabilities: links.self, links.api, tokenUrl only; tokens:
+    // access_token and expires_in only (as some HipChat Server hosts sent).
+    let w = world_with(HostOptions {
+        lean_documents: true,
+        ..HostOptions::default()
+    })
+    .await;
+    let host = w.running.host();
+    let installation = w.install(1).await;
+    let room = wait_for_room(host, 1, 1).await;
+    assert!(
+        room[0].message.contains("has been installed"),
+        "{room:?}\n{}",
+        w.serve.logs()
+    );
+    let posted = host
+        .post_message(1, &User::default(), "/hascode rust")
+        .await
+        .unwrap();
+    assert_eq!(posted.deliveries[0].status, Some(200), "{}", w.serve.logs());
+    let uninstalled = host.uninstall(&installation.oauth_id).await.unwrap();
+    assert_eq!(uninstalled.status, Some(204), "{}", w.serve.logs());
 }

@@ -9,7 +9,10 @@ use super::support::redis::RedisServer;
 use super::{tenant, token};
 
 async fn open(server: &RedisServer, prefix: &str) -> Store {
-    let config = StoreConfig::Redis { url: server.url() };
+    let config = StoreConfig::Redis {
+        url: server.url(),
+        tls: Default::default(),
+    };
     Store::open(&config, prefix)
         .await
         .expect("open redis store")
@@ -193,9 +196,15 @@ async fn opens_while_redis_is_down_and_serves_once_it_is_up() {
 async fn uses_the_password_and_database_in_the_url() {
     let server = RedisServer::start_with_password(Some("pw-7f3a"));
     let db3 = server.url().replace("/0", "/3");
-    let store = Store::open(&StoreConfig::Redis { url: db3 }, "p")
-        .await
-        .unwrap();
+    let store = Store::open(
+        &StoreConfig::Redis {
+            url: db3,
+            tls: Default::default(),
+        },
+        "p",
+    )
+    .await
+    .unwrap();
     store.put_tenant(&tenant("t1")).await.unwrap();
     let keyspace = server.command("INFO keyspace").unwrap();
     assert!(keyspace.contains("db3:keys=1,"), "{keyspace}");
@@ -207,9 +216,15 @@ async fn uses_the_password_and_database_in_the_url() {
     );
 
     let wrong = server.url().replace("pw-7f3a", "not-the-password");
-    let store = Store::open(&StoreConfig::Redis { url: wrong }, "p")
-        .await
-        .unwrap();
+    let store = Store::open(
+        &StoreConfig::Redis {
+            url: wrong,
+            tls: Default::default(),
+        },
+        "p",
+    )
+    .await
+    .unwrap();
     match timed(store.get_tenant("t1")).await {
         Err(StoreError::Unavailable(why)) => {
             assert!(why.contains("password"), "{why}");
@@ -225,6 +240,7 @@ async fn a_bad_url_is_a_clear_error() {
         match Store::open(
             &StoreConfig::Redis {
                 url: url.to_owned(),
+                tls: Default::default(),
             },
             "p",
         )

@@ -2,4 +2,6 @@
 //! Each test binary uses only some of them.
 #![allow(dead_code)]
 
+pub mod postgres;
 pub mod redis;
+pub mod tls;

@@ -1,6 +1,8 @@
 //! A real `redis-server` for tests: on a free loopback port, in a temporary
 //! directory, without persistence; stopped and restarted on the same port to
-//! simulate an outage; killed when dropped, even if the test fails.
+//! simulate an outage; killed when dropped, even if the test fails. With
+//! [`RedisServer::start_tls`] it also listens for TLS on a second port, with
+//! a certificate from a throwaway CA.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -17,18 +19,33 @@ pub struct RedisServer {
     dir: tempfile::TempDir,
     child: Option<Child>,
     password: Option<String>,
+    tls: Option<(u16, super::tls::TestCerts)>,
 }
 
 impl RedisServer {
     /// Starts `redis-server` on a free loopback port and waits until it
     /// answers. Panics (with the server's log) if it cannot.
     pub fn start() -> RedisServer {
-        RedisServer::start_with_password(None)
+        RedisServer::start_with(None, None)
     }
 
     /// Like [`RedisServer::start`], requiring `password` (`--requirepass`)
     /// when one is given.
     pub fn start_with_password(password: Option<&str>) -> RedisServer {
+        RedisServer::start_with(password, None)
+    }
+
+    /// Starts a server that also speaks TLS (see [`RedisServer::tls_url`]).
+    pub fn start_tls() -> RedisServer {
+        RedisServer::start_with(None, Some(&["localhost", "127.0.0.1"]))
+    }
+
+    /// Like [`RedisServer::start_tls`], its certificate valid for `names` only.
+    pub fn start_tls_for(names: &[&str]) -> RedisServer {
+        RedisServer::start_with(None, Some(names))
+    }
+
+    fn start_with(password: Option<&str>, tls: Option<&[&str]>) -> RedisServer {
         let mut failures = Vec::new();
         // The free port can be taken between probing and binding; try another.
         for _ in 0..5 {
@@ -38,6 +55,7 @@ impl RedisServer {
                 dir,
                 child: None,
                 password: password.map(str::to_owned),
+                tls: tls.map(|names| (free_port(), super::tls::TestCerts::for_names(names))),
             };
             match server.spawn() {
                 Ok(()) => return server,
@@ -58,6 +76,23 @@ impl RedisServer {
             Some(password) => format!("redis://:{password}@127.0.0.1:{}/0", self.port),
             None => format!("redis://127.0.0.1:{}/0", self.port),
         }
+    }
+
+    /// Its TLS URL, `rediss://127.0.0.1:TLS_PORT/0` (servers from
+    /// [`RedisServer::start_tls`] only).
+    pub fn tls_url(&self) -> String {
+        let (port, _) = self.tls.as_ref().expect("a server started with start_tls");
+        format!("rediss://127.0.0.1:{port}/0")
+    }
+
+    /// The CA that signed its TLS certificate (servers from
+    /// [`RedisServer::start_tls`] only).
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.tls
+            .as_ref()
+            .expect("a server started with start_tls")
+            .1
+            .ca()
     }
 
     /// The server's working directory (holds `redis.log`).
@@ -136,6 +171,20 @@ impl RedisServer {
                     .iter()
                     .flat_map(|p| ["--requirepass", p.as_str()]),
             )
+            .args(self.tls.iter().flat_map(|(port, certs)| {
+                vec![
+                    "--tls-port".into(),
+                    port.to_string().into(),
+                    "--tls-cert-file".into(),
+                    certs.cert().into_os_string(),
+                    "--tls-key-file".into(),
+                    certs.key().into_os_string(),
+                    "--tls-ca-cert-file".into(),
+                    certs.ca().into_os_string(),
+                    "--tls-auth-clients".into(),
+                    "no".into(),
+                ]
+            }))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

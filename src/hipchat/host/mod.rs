@@ -75,6 +75,11 @@ pub struct HostOptions {
     pub chat_history: usize,
     /// Events buffered per slow subscriber before it lags.
     pub event_capacity: usize,
+    /// Send capabilities documents and token answers with only the fields
+    /// an add-on needs (`links.self`, `links.api`, `tokenUrl`;
+    /// `access_token`, `expires_in`), as some HipChat Server installations
+    /// did, instead of hipchat.com's full ones.
+    pub lean_documents: bool,
 }
 
 impl Default for HostOptions {
@@ -94,6 +99,7 @@ impl Default for HostOptions {
             exchange_history: 1000,
             chat_history: 1000,
             event_capacity: 1024,
+            lean_documents: false,
         }
     }
 }

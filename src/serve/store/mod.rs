@@ -135,7 +135,9 @@ impl Store {
             Backend::Memory(_) => "memory (installs are lost when the process exits)".to_owned(),
             Backend::Embedded(s) => format!("SQLite file {}", s.path().display()),
             Backend::Redis(s) => format!("Redis at {}", s.address()),
-            Backend::Postgres(s) => format!("PostgreSQL at {}", s.address()),
+            Backend::Postgres(s) => {
+                format!("PostgreSQL at {} ({})", s.address(), s.tls_summary())
+            }
         }
     }
 }

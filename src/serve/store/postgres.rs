@@ -44,7 +44,7 @@ const STATEMENT_TIMEOUT: &str = "5s";
 // Any constant works: it only has to be the same in every instance.
 const MIGRATION_LOCK: i64 = 0x636f_6e6e_6563_7401;
 
-const SCHEMA_V1: &[&'static str] = &[
+const SCHEMA_V1: &[&str] = &[
     "CREATE TABLE connect_tenants (
         addon      TEXT NOT NULL,
         oauth_id   TEXT NOT NULL,
@@ -69,6 +69,7 @@ pub struct PostgresStore {
     pool: PgPool,
     addon: Arc<str>,
     address: Arc<str>,
+    tls: Arc<str>,
     schema: Arc<OnceCell<()>>,
 }
 
@@ -177,10 +178,18 @@ impl PostgresStore {
             // a ping before every query would double the round trips.
             .test_before_acquire(false)
             .connect_lazy_with(options);
+        let tls_note = match mode {
+            PgSslMode::Disable => "no TLS",
+            PgSslMode::Allow | PgSslMode::Prefer => "TLS if the server offers it",
+            PgSslMode::Require if tls.ca.is_none() => "TLS, certificate not verified",
+            PgSslMode::Require | PgSslMode::VerifyCa => "TLS, CA verified",
+            PgSslMode::VerifyFull => "TLS, certificate verified",
+        };
         Ok(PostgresStore {
             pool,
             addon: Arc::from(key_prefix),
             address: Arc::from(address),
+            tls: Arc::from(format!("sslmode={}: {tls_note}", ssl_mode_name(mode))),
             schema: Arc::new(OnceCell::new()),
         })
     }
@@ -188,6 +197,12 @@ impl PostgresStore {
     /// The server's URL without its password, safe to log.
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// How the connection is secured, e.g. `sslmode=require: TLS,
+    /// certificate not verified`.
+    pub fn tls_summary(&self) -> &str {
+        &self.tls
     }
 
     // Creates or upgrades the tables once per process (retried on the next
@@ -230,7 +245,7 @@ impl PostgresStore {
                     Some(SCHEMA_VERSION) => {}
                     Some(newer) => {
                         return Err(StoreError::Unavailable(format!(
-                            "the database at {} was set up by a newer connect (store schema {newer}, this one knows {SCHEMA_VERSION}): upgrade connect or use another database",
+                            "PostgreSQL at {}: the database was set up by a newer connect (store schema {newer}, this one knows {SCHEMA_VERSION}); upgrade connect or use another database",
                             self.address
                         )));
                     }
@@ -297,11 +312,11 @@ impl PostgresStore {
                     )),
                 }
             }
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
-                StoreError::Corrupt(format!(
-                    "PostgreSQL at {address} answered something unexpected while {what}"
-                ))
-            }
+            sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Decode(_)
+            | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(format!(
+                "PostgreSQL at {address} answered something unexpected while {what}"
+            )),
             sqlx::Error::Tls(e) => StoreError::Unavailable(format!(
                 "PostgreSQL at {address}: TLS failed while {what}: {e}; if the server does not offer TLS, add ?sslmode=disable to the URL"
             )),
@@ -469,7 +484,10 @@ mod tests {
     #[test]
     fn remote_hosts_get_encryption_by_default_and_this_machine_gets_prefer() {
         let t = TlsOptions::default();
-        assert_eq!(mode(None, "ec2-1-2-3-4.compute-1.amazonaws.com", &t), Ok("require"));
+        assert_eq!(
+            mode(None, "ec2-1-2-3-4.compute-1.amazonaws.com", &t),
+            Ok("require")
+        );
         assert_eq!(mode(None, "10.0.0.5", &t), Ok("require"));
         for local in ["127.0.0.1", "localhost", "[::1]", "/var/run/postgresql", ""] {
             assert_eq!(mode(None, local, &t), Ok("prefer"), "{local}");
@@ -480,14 +498,27 @@ mod tests {
     fn the_urls_sslmode_is_honoured() {
         let t = TlsOptions::default();
         assert_eq!(mode(Some("disable"), "db.example", &t), Ok("disable"));
-        assert_eq!(mode(Some("verify-full"), "db.example", &t), Ok("verify-full"));
-        assert!(ssl_mode(Some("sometimes"), "db.example", &t).unwrap_err().contains("verify-full"));
+        assert_eq!(
+            mode(Some("verify-full"), "db.example", &t),
+            Ok("verify-full")
+        );
+        assert!(
+            ssl_mode(Some("sometimes"), "db.example", &t)
+                .unwrap_err()
+                .contains("verify-full")
+        );
     }
 
     #[test]
     fn tls_settings_tighten_or_loosen_the_mode_and_contradictions_are_errors() {
-        assert_eq!(mode(None, "db.example", &tls(true, true)), Ok("verify-full"));
-        assert_eq!(mode(Some("verify-ca"), "db.example", &tls(true, true)), Ok("verify-ca"));
+        assert_eq!(
+            mode(None, "db.example", &tls(true, true)),
+            Ok("verify-full")
+        );
+        assert_eq!(
+            mode(Some("verify-ca"), "db.example", &tls(true, true)),
+            Ok("verify-ca")
+        );
         assert_eq!(mode(None, "127.0.0.1", &tls(false, false)), Ok("require"));
         assert!(ssl_mode(Some("verify-full"), "db", &tls(false, false)).is_err());
         assert!(ssl_mode(Some("disable"), "db", &tls(true, true)).is_err());
@@ -495,7 +526,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_bad_url_is_an_open_error_that_hides_the_password() {
-        for url in ["postgres://u:pw-secret@h:notaport/db", "postgres://u:pw-secret@h/db?sslmode=sometimes"] {
+        for url in [
+            "postgres://u:pw-secret@h:notaport/db",
+            "postgres://u:pw-secret@h/db?sslmode=sometimes",
+        ] {
             let err = PostgresStore::open(url, &TlsOptions::default(), "p").unwrap_err();
             let text = err.to_string();
             assert!(matches!(err, StoreError::Open(_)), "{url}: {text}");

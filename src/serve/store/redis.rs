@@ -18,8 +18,8 @@ use std::time::Duration;
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{ErrorKind, RedisError, RedisResult};
 
-use super::types::{decode, encode};
 use super::tls::certificate_problem;
+use super::types::{decode, encode};
 use super::{CachedToken, StoreError, StoreResult, Tenant, TenantStore, now_unix};
 use crate::config::TlsOptions;
 

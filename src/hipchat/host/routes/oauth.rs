@@ -41,6 +41,14 @@ pub(crate) async fn capabilities(
             doc.links.self_url = "https://elsewhere.invalid/v2/capabilities".into();
             Json(doc).into_response()
         }
+        (Some(base), None) if shared.options.lean_documents => {
+            let doc = CapabilitiesDoc::for_host(&base);
+            Json(serde_json::json!({
+                "links": {"self": doc.links.self_url, "api": doc.links.api},
+                "capabilities": {"oauth2Provider": {"tokenUrl": doc.capabilities.oauth2_provider.token_url}},
+            }))
+            .into_response()
+        }
         (Some(base), None) => Json(CapabilitiesDoc::for_host(&base)).into_response(),
         (None, _) => envelope(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -114,6 +122,10 @@ pub(crate) async fn token(
             },
         );
         *inner.tokens_granted.entry(client_id).or_default() += 1;
+    }
+    if shared.options.lean_documents {
+        return Json(serde_json::json!({"access_token": access_token, "expires_in": lifetime}))
+            .into_response();
     }
     Json(TokenResponse {
         access_token,
