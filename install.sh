@@ -4,6 +4,7 @@
 #
 #   ./install.sh               build and install the `connect` binary (cargo install)
 #   ./install.sh --test-deps   also install the Debian packages and npm modules the tests use
+#                              (redis-server, postgresql, git, python3, nodejs/npm, chromium)
 #   ./install.sh --test-deps --no-binary
 #                              only the test dependencies (what CI needs before `cargo test`)
 #   ./install.sh --bench-deps  also install the benchmark tools (wrk, hyperfine, nginx)
@@ -39,8 +40,12 @@ fi
 # Debian packages, installed only when a command they provide is missing.
 apt_packages=()
 need() { command -v "$1" >/dev/null 2>&1 || apt_packages+=("$2"); }
+# Debian keeps PostgreSQL's server programs off the PATH.
+have_initdb() { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 if [ "$want_test" = 1 ]; then
   need redis-server redis-server
+  have_initdb || apt_packages+=(postgresql)
+  need psql postgresql-client
   need git git
   need python3 python3
   need node nodejs
@@ -57,6 +62,7 @@ if [ "$want_bench" = 1 ]; then
   need openssl openssl
   need python3 python3
   need redis-server redis-server
+  have_initdb || apt_packages+=(postgresql)
 fi
 if [ "${#apt_packages[@]}" -gt 0 ]; then
   sudo=""
@@ -80,8 +86,15 @@ if [ "$want_test" = 1 ]; then
 fi
 
 if [ "$want_binary" = 1 ]; then
+  # Bundled SQLite and ring (TLS) are built from C sources.
+  if ! command -v cc >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1 && ! command -v clang >/dev/null 2>&1; then
+    echo "install.sh: no C compiler found; connect builds SQLite and its TLS library from C sources." >&2
+    echo "  Debian/Ubuntu: sudo apt-get install build-essential   Fedora: sudo dnf install gcc   macOS: xcode-select --install" >&2
+    exit 1
+  fi
   say "building and installing connect (cargo install --path . --locked)"
-  cargo install --path . --locked --quiet
+  say "the first release build takes several minutes (about 5 on 2 cores); cargo shows its progress below"
+  cargo install --path . --locked
   bin_dir="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin"
   case ":$PATH:" in
     *":$bin_dir:"*) ;;

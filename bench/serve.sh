@@ -4,10 +4,14 @@
 # template rendering, inline reply), with nginx serving canned HipChat and
 # blog answers so the upstreams are never the bottleneck.
 #
-#   bench/serve.sh                  # 5 runs of 10 s at 64 connections
+#   bench/serve.sh                  # every store, 5 runs of 10 s at 64 connections
 #   RUNS=3 DURATION=5s bench/serve.sh
-#   STORE=memory bench/serve.sh     # embedded (SQLite, default) | memory | redis
+#   STORES="embedded postgres" bench/serve.sh   # embedded (SQLite) memory redis redis-tls postgres
 #   SERIES=cached bench/serve.sh    # both (default) | cached | unique
+#
+# One `connect serve` per store runs from the start; the runs go round-robin
+# (run 1 of every store, then run 2, ...) so a noisy moment on the machine
+# falls on every store alike, and the comparison is side by side.
 #
 # Two series: one term repeated (as a busy room does; the server answers
 # from its 30-second search cache) and a new term every request (every
@@ -15,21 +19,21 @@
 # requests/s, p50 and p99 latency, the server's CPU time per request (a
 # figure other processes on the machine do not distort), and its peak RSS
 # (VmHWM) after each series. Goals on a 2-core machine: >= 10,800 req/s
-# (20x the 2015 Node stack's ~540), p99 < 20 ms, < 20 MiB RSS.
-# Needs nginx, wrk, curl, openssl (and redis-server for STORE=redis).
-# Uses $CARGO_TARGET_DIR when set.
+# (20x the 2015 Node stack's ~540), p99 < 20 ms, < 20 MiB RSS; the durable
+# shared stores (redis, redis-tls, postgres) within 15% of SQLite.
+# Needs nginx, wrk, curl, openssl, perl; redis-server for the redis stores,
+# PostgreSQL (initdb, postgres) for postgres. Uses $CARGO_TARGET_DIR when set.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-repo="$(pwd)"
 runs="${RUNS:-5}"
 duration="${DURATION:-10s}"
 connections="${CONNECTIONS:-64}"
 threads="${THREADS:-2}"
-store="${STORE:-embedded}"
+stores="${STORES:-embedded redis redis-tls postgres}"
 
-for tool in nginx wrk curl openssl; do
-    command -v "$tool" >/dev/null || { echo "bench/serve.sh needs $tool (see install.sh)" >&2; exit 1; }
+for tool in nginx wrk curl openssl perl; do
+    command -v "$tool" >/dev/null || { echo "bench/serve.sh needs $tool (see install.sh --bench-deps)" >&2; exit 1; }
 done
 
 echo "building connect (release)..." >&2
@@ -37,6 +41,7 @@ cargo build --release --quiet --bin connect
 bin="$(realpath "${CARGO_TARGET_DIR:-target}/release/connect")"
 
 work="$(mktemp -d)"
+chmod 755 "$work"
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -46,9 +51,7 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() {
-    # Ask the kernel for a free port (bind to 0), then release it.
-    perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1",LocalPort=>0)->sockport' 2>/dev/null \
-        || echo $(( 20000 + RANDOM % 20000 ))
+    perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1",LocalPort=>0)->sockport'
 }
 
 wait_for() {
@@ -60,6 +63,12 @@ wait_for() {
     return 1
 }
 
+# PostgreSQL's server programs (Debian keeps them off the PATH).
+pg_bin() {
+    if command -v "$1" >/dev/null; then command -v "$1"; return; fi
+    ls -d /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n1
+}
+
 # --- upstream doubles ---------------------------------------------------
 up_port="$(free_port)"
 mkdir -p "$work/nginx"
@@ -68,34 +77,79 @@ nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
 pids+=($!)
 wait_for "http://127.0.0.1:$up_port/v2/capabilities"
 
-case "$store" in
-    embedded) store_json='{"adapter": "jugglingdb", "type": "sqlite3", "database": "store.db"}' ;;
-    memory) store_json='{"adapter": "memory"}' ;;
-    redis)
-        command -v redis-server >/dev/null || { echo "STORE=redis needs redis-server" >&2; exit 1; }
-        redis_port="$(free_port)"
-        redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null &
-        pids+=($!)
-        sleep 0.5
-        store_json="{\"adapter\": \"redis\", \"url\": \"redis://127.0.0.1:$redis_port/0\"}"
-        ;;
-    *) echo "STORE must be embedded, memory or redis" >&2; exit 1 ;;
-esac
+# --- the stores -----------------------------------------------------------
+# Starts what store $1 needs and sets store_json to its config.json setting.
+# (Not run in a subshell, so the servers it starts land in $pids.)
+start_store() {
+    case "$1" in
+        embedded) store_json='{"adapter": "jugglingdb", "type": "sqlite3", "database": "store.db"}' ;;
+        memory) store_json='{"adapter": "memory"}' ;;
+        redis)
+            command -v redis-server >/dev/null || { echo "the redis store needs redis-server" >&2; exit 1; }
+            local p; p="$(free_port)"
+            redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null &
+            pids+=($!)
+            store_json="{\"adapter\": \"redis\", \"url\": \"redis://127.0.0.1:$p/0\"}"
+            ;;
+        redis-tls)
+            # As Heroku Redis runs it: TLS with a self-signed certificate.
+            command -v redis-server >/dev/null || { echo "the redis-tls store needs redis-server" >&2; exit 1; }
+            local p; p="$(free_port)"
+            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+                -addext subjectAltName=IP:127.0.0.1 -keyout "$work/redis.key" -out "$work/redis.crt" 2>/dev/null
+            redis-server --port 0 --tls-port "$p" --tls-cert-file "$work/redis.crt" --tls-key-file "$work/redis.key" \
+                --tls-auth-clients no --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >/dev/null &
+            pids+=($!)
+            store_json="{\"adapter\": \"redis\", \"url\": \"rediss://127.0.0.1:$p/0\", \"tls\": {\"rejectUnauthorized\": false}}"
+            ;;
+        postgres)
+            local initdb postgres p run=()
+            initdb="$(pg_bin initdb)"; postgres="$(pg_bin postgres)"
+            [ -n "$initdb" ] && [ -n "$postgres" ] || { echo "the postgres store needs PostgreSQL (initdb, postgres)" >&2; exit 1; }
+            p="$(free_port)"
+            mkdir -p "$work/pg"
+            # PostgreSQL refuses to run as root: run it as `postgres` then.
+            if [ "$(id -u)" = 0 ]; then chown postgres "$work/pg"; run=(runuser -u postgres --); fi
+            "${run[@]}" "$initdb" -D "$work/pg/data" -U postgres --auth=trust --no-sync >/dev/null
+            "${run[@]}" "$postgres" -D "$work/pg/data" -p "$p" -k "$work/pg" -c listen_addresses=127.0.0.1 \
+                > "$work/pg/log" 2>&1 &
+            pids+=($!)
+            for _ in $(seq 1 100); do
+                grep -q "ready to accept connections" "$work/pg/log" 2>/dev/null && break
+                sleep 0.1
+            done
+            store_json="{\"adapter\": \"postgres\", \"url\": \"postgres://postgres@127.0.0.1:$p/postgres?sslmode=disable\"}"
+            ;;
+        *) echo "unknown store '$1' (embedded, memory, redis, redis-tls, postgres)" >&2; exit 1 ;;
+    esac
+}
 
-# --- the add-on project ---------------------------------------------------
-port="$(free_port)"
-project="$work/project"
-mkdir -p "$project/templates"
-cp templates/hipchat/templates/*.html "$project/templates/"
-cat > "$project/config.json" <<JSON
+# --- one add-on server per store --------------------------------------------
+oauth_id="bench-tenant"
+secret="bench-secret-$(date +%s)"
+declare -A port serve_pid store_setting
+# Every store first, then every server: a server started while a store
+# (PostgreSQL) was still starting ran 20% slower for the whole run here.
+for store in $stores; do
+    start_store "$store"
+    store_setting[$store]="$store_json"
+done
+sleep 1
+for store in $stores; do
+    store_json="${store_setting[$store]}"
+    port[$store]="$(free_port)"
+    project="$work/project-$store"
+    mkdir -p "$project/templates"
+    cp templates/hipchat/templates/*.html "$project/templates/"
+    cat > "$project/config.json" <<JSON
 {"production": {
-  "localBaseUrl": "http://127.0.0.1:$port", "port": $port,
+  "localBaseUrl": "http://127.0.0.1:${port[$store]}", "port": ${port[$store]},
   "store": $store_json,
   "whitelist": ["127.0.0.1"], "maxTokenAge": 900,
   "searchHost": "http://127.0.0.1:$up_port", "searchBasePath": "/wp-content/byTag.php?tag=",
   "maxResultsDisplayed": 10}}
 JSON
-cat > "$project/atlassian-connect.json" <<'JSON'
+    cat > "$project/atlassian-connect.json" <<'JSON'
 {"key": "com.example.blogsearch", "name": "Blog Search", "description": "Searches the blog",
  "vendor": {"name": "Example", "url": "https://example.com"},
  "links": {"self": "{{localBaseUrl}}/atlassian-connect.json"},
@@ -104,19 +158,19 @@ cat > "$project/atlassian-connect.json" <<'JSON'
    "installable": {"callbackUrl": "{{localBaseUrl}}/installable"},
    "webhook": [{"url": "{{localBaseUrl}}/message", "event": "room_message", "pattern": "^/hascode", "authentication": "jwt"}]}}
 JSON
-
-NODE_ENV=production "$bin" serve --dir "$project" > "$work/serve.out" 2> "$work/serve.log" &
-serve_pid=$!
-pids+=("$serve_pid")
-wait_for "http://127.0.0.1:$port/healthz"
-
-# --- install a tenant, sign a webhook --------------------------------------
-oauth_id="bench-tenant"
-secret="bench-secret-$(date +%s)"
-status="$(curl -sS -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/installable" \
-    -H 'Content-Type: application/json' \
-    -d "{\"oauthId\": \"$oauth_id\", \"capabilitiesUrl\": \"http://127.0.0.1:$up_port/v2/capabilities\", \"roomId\": 1, \"groupId\": 46617, \"oauthSecret\": \"$secret\"}")"
-[ "$status" = 204 ] || { echo "install answered $status:" >&2; cat "$work/serve.log" >&2; exit 1; }
+    NODE_ENV=production "$bin" serve --dir "$project" > "$work/serve-$store.out" 2> "$work/serve-$store.log" &
+    serve_pid[$store]=$!
+    pids+=($!)
+    wait_for "http://127.0.0.1:${port[$store]}/atlassian-connect.json"
+    for _ in $(seq 1 100); do
+        curl -fsS -o /dev/null "http://127.0.0.1:${port[$store]}/healthz" 2>/dev/null && break
+        sleep 0.1
+    done
+    status="$(curl -sS -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:${port[$store]}/installable" \
+        -H 'Content-Type: application/json' \
+        -d "{\"oauthId\": \"$oauth_id\", \"capabilitiesUrl\": \"http://127.0.0.1:$up_port/v2/capabilities\", \"roomId\": 1, \"groupId\": 46617, \"oauthSecret\": \"$secret\"}")"
+    [ "$status" = 204 ] || { echo "install ($store) answered $status:" >&2; cat "$work/serve-$store.log" >&2; exit 1; }
+done
 
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 now="$(date +%s)"
@@ -126,52 +180,59 @@ signature="$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -hmac "$
 export BENCH_JWT="$header.$payload.$signature"
 export BENCH_BODY="{\"event\": \"room_message\", \"item\": {\"message\": {\"date\": \"2015-10-14T06:15:26.778258+00:00\", \"from\": {\"id\": 2716065, \"links\": {\"self\": \"https://api.hipchat.com/v2/user/2716065\"}, \"mention_name\": \"Bench\", \"name\": \"Bench\", \"version\": \"00000000\"}, \"id\": \"53e205e4-44c3-4eba-97c9-5032cc5b5f88\", \"mentions\": [], \"message\": \"/hascode @TERM@\", \"type\": \"message\"}, \"room\": {\"id\": 1, \"links\": {\"self\": \"https://api.hipchat.com/v2/room/1\"}, \"name\": \"Bench\", \"version\": \"O7WN272M\"}}, \"oauth_client_id\": \"$oauth_id\", \"webhook_id\": 2838389}"
 
-check="$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$port/message" -H 'Content-Type: application/json' -H "Authorization: JWT $BENCH_JWT" -d "${BENCH_BODY//@TERM@/rust}")"
-[ "$(tail -n1 <<<"$check")" = 200 ] || { echo "a signed webhook was refused: $check" >&2; exit 1; }
-grep -q 'Show all 12 results' <<<"$check" || { echo "unexpected reply: $check" >&2; exit 1; }
+for store in $stores; do
+    check="$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:${port[$store]}/message" -H 'Content-Type: application/json' -H "Authorization: JWT $BENCH_JWT" -d "${BENCH_BODY//@TERM@/rust}")"
+    [ "$(tail -n1 <<<"$check")" = 200 ] || { echo "a signed webhook was refused ($store): $check" >&2; exit 1; }
+    grep -q 'Show all 12 results' <<<"$check" || { echo "unexpected reply ($store): $check" >&2; exit 1; }
+done
 
 # --- load ------------------------------------------------------------------
 to_ms() { # wrk latency like 1.23ms / 456.00us / 1.02s -> milliseconds
     awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
 }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$serve_pid/stat"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 ticks_per_s="$(getconf CLK_TCK)"
+hwm() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
-# One series of runs; $1 labels it, $2 = 1 gives every request its own term.
+# One series: $1 labels it, $2 = 1 gives every request its own term.
 series() {
     echo
     echo "$1"
-    printf '%-6s %10s %9s %9s %14s\n' run 'req/s' 'p50 ms' 'p99 ms' 'CPU us/req'
-    : > "$work/rps"; : > "$work/p50"; : > "$work/p99"; : > "$work/cpu"
+    printf '%-10s %-6s %10s %9s %9s %12s\n' store run 'req/s' 'p50 ms' 'p99 ms' 'CPU us/req'
+    for store in $stores; do : > "$work/$store.rps"; : > "$work/$store.p50"; : > "$work/$store.p99"; : > "$work/$store.cpu"; done
     for run in $(seq 1 "$runs"); do
-        before="$(cpu_ticks)"
-        out="$(BENCH_UNIQUE="$2" wrk -t"$threads" -c"$connections" -d"$duration" --latency -s bench/serve-webhook.lua "http://127.0.0.1:$port/message")"
-        after="$(cpu_ticks)"
-        if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
-            echo "errors during the run:" >&2; echo "$out" >&2; tail -5 "$work/serve.log" >&2; exit 1
-        fi
-        total="$(awk '/requests in/ { print $1 }' <<<"$out")"
-        # The server's own CPU time per request: meaningful even when other
-        # processes compete for the cores.
-        cpu="$(awk -v t=$((after - before)) -v hz="$ticks_per_s" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')"
-        rps="$(awk '/^Requests\/sec/ { printf "%d", $2 }' <<<"$out")"
-        p50="$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")"
-        p99="$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")"
-        echo "$rps" >> "$work/rps"; echo "$p50" >> "$work/p50"; echo "$p99" >> "$work/p99"; echo "$cpu" >> "$work/cpu"
-        printf '%-6s %10s %9s %9s %14s\n' "$run" "$rps" "$p50" "$p99" "$cpu"
+        for store in $stores; do
+            local pid="${serve_pid[$store]}" before after out total cpu rps p50 p99
+            before="$(cpu_ticks "$pid")"
+            out="$(BENCH_UNIQUE="$2" wrk -t"$threads" -c"$connections" -d"$duration" --latency -s bench/serve-webhook.lua "http://127.0.0.1:${port[$store]}/message")"
+            after="$(cpu_ticks "$pid")"
+            if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
+                echo "errors during the run ($store):" >&2; echo "$out" >&2; tail -5 "$work/serve-$store.log" >&2; exit 1
+            fi
+            total="$(awk '/requests in/ { print $1 }' <<<"$out")"
+            cpu="$(awk -v t=$((after - before)) -v hz="$ticks_per_s" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')"
+            rps="$(awk '/^Requests\/sec/ { printf "%d", $2 }' <<<"$out")"
+            p50="$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")"
+            p99="$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")"
+            echo "$rps" >> "$work/$store.rps"; echo "$p50" >> "$work/$store.p50"; echo "$p99" >> "$work/$store.p99"; echo "$cpu" >> "$work/$store.cpu"
+            printf '%-10s %-6s %10s %9s %9s %12s\n' "$store" "$run" "$rps" "$p50" "$p99" "$cpu"
+        done
     done
-    printf '%-6s %10s %9s %9s %14s\n' median "$(median < "$work/rps")" "$(median < "$work/p50")" "$(median < "$work/p99")" "$(median < "$work/cpu")"
-    # VmHWM is the goal's measure. Its file part is mostly the binary's
-    # code, which some kernels map in large folios (shared and reclaimable);
-    # RssAnon is the server's own memory.
-    awk '/^(VmHWM|RssAnon|RssFile):/ { v[$1] = $2 / 1024 }
-         END { printf "peak RSS so far (VmHWM): %.1f MiB; now %.1f MiB private (RssAnon) + %.1f MiB mapped files (RssFile)\n", v["VmHWM:"], v["RssAnon:"], v["RssFile:"] }' "/proc/$serve_pid/status"
+    echo "medians:"
+    printf '%-10s %10s %9s %9s %12s %16s %9s\n' store 'req/s' 'p50 ms' 'p99 ms' 'CPU us/req' 'peak RSS MiB' 'vs first'
+    local first=""
+    for store in $stores; do
+        local rps; rps="$(median < "$work/$store.rps")"
+        [ -n "$first" ] || first="$rps"
+        printf '%-10s %10s %9s %9s %12s %16s %8s%%\n' "$store" "$rps" "$(median < "$work/$store.p50")" \
+            "$(median < "$work/$store.p99")" "$(median < "$work/$store.cpu")" "$(hwm "${serve_pid[$store]}")" \
+            "$(awk -v a="$rps" -v b="$first" 'BEGIN { printf "%+.0f", (a / b - 1) * 100 }')"
+    done
 }
 
-echo "connect serve (store: $store), $connections connections, $threads wrk threads, $duration x $runs runs per series"
+echo "connect serve, stores: $stores; $connections connections, $threads wrk threads, $duration x $runs runs per series"
 [ "${SERIES:-both}" = unique ] || series "one term, as a busy room repeats it (answered from the 30 s search cache)" 0
 [ "${SERIES:-both}" = cached ] || series "a new term every request (every webhook searches the blog upstream)" 1
 echo
-echo "goals: >= 10800 req/s, p99 < 20 ms, < 20 MiB RSS"
+echo "goals: >= 10800 req/s, p99 < 20 ms, < 20 MiB RSS; redis, redis-tls and postgres within 15% of the first store"

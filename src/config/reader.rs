@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::env::{Env, missing_variables, substitute};
 use super::hosts::{HostWhitelist, parse_search_host};
 use super::keys::{STAGE_KEYS, unknown_keys};
-use super::store::{self, STORE_KEYS, StoreConfig};
+use super::store::{self, STORE_KEYS, StoreConfig, TlsOptions};
 use super::{ConfigError, ProjectConfig, SearchConfig, parse_base_url};
 
 const DEFAULT_PORT: u16 = 3000;
@@ -317,6 +317,10 @@ impl Reader<'_> {
             StoreConfig::Redis { url, tls } if url.starts_with("rediss:") && (!tls.verify || url.ends_with("#insecure")) => warnings.push(format!(
                 "TLS certificate verification is off for Redis at {}: the connection is encrypted, but any server can pretend to be yours; to verify it, give its CA file as \"tls\": {{\"ca\": \"path/to/ca.pem\"}}",
                 store::redact_url(url.trim_end_matches("#insecure"))
+            )),
+            StoreConfig::Redis { url, tls } if !url.starts_with("rediss:") && *tls != TlsOptions::default() => warnings.push(format!(
+                "the store's `tls` settings are ignored: {} is a plain redis:// URL (use rediss:// for TLS)",
+                store::redact_url(url)
             )),
             StoreConfig::Postgres { url, tls } if !tls.verify => warnings.push(format!(
                 "TLS certificate verification is off for PostgreSQL at {} (`rejectUnauthorized: false`): the connection is encrypted, but any server can pretend to be yours; to verify it, give its CA file as \"tls\": {{\"ca\": \"path/to/ca.pem\"}}",

@@ -108,16 +108,11 @@ pub fn parse(value: Option<&Value>, project_dir: &Path) -> Result<StoreConfig, S
                     redact_url(url)
                 ));
             }
-            let tls = tls_options(obj, project_dir)?;
-            if tls.is_some() && !url.starts_with("rediss://") {
-                return Err(format!(
-                    "`tls` settings apply to TLS connections, but `{}` is a plain redis:// URL; use rediss:// or remove `tls`",
-                    redact_url(url)
-                ));
-            }
+            // `tls` on a plain redis:// URL is ignored (with a warning, see
+            // the reader): one config can then serve REDIS_URLs of both kinds.
             Ok(StoreConfig::Redis {
                 url: url.to_string(),
-                tls: tls.unwrap_or_default(),
+                tls: tls_options(obj, project_dir)?.unwrap_or_default(),
             })
         }
         ("postgres" | "postgresql" | "pg", _)
@@ -324,14 +319,7 @@ mod tests {
     }
 
     #[test]
-    fn tls_settings_on_a_plain_url_or_with_unknown_keys_are_refused() {
-        let plain =
-            json!({"adapter": "redis", "url": "redis://h", "tls": {"rejectUnauthorized": false}});
-        assert!(
-            parse(Some(&plain), dir())
-                .unwrap_err()
-                .contains("rediss://")
-        );
+    fn tls_settings_with_unknown_keys_are_refused() {
         let typo =
             json!({"adapter": "redis", "url": "rediss://h", "tls": {"rejectUnauthorised": false}});
         let err = parse(Some(&typo), dir()).unwrap_err();

@@ -415,3 +415,31 @@ fn database_url_replaces_the_url_of_a_postgres_store() {
     let err = message(load(config, Some("production"), &env).unwrap_err());
     assert!(err.contains("$DATABASE_URL"), "{err}");
 }
+
+#[test]
+fn tls_settings_on_a_plain_redis_url_are_a_warning_not_an_error() {
+    let mut config = template();
+    config["development"]["store"] = json!({"adapter": "redis", "url": "redis://127.0.0.1:6379", "tls": {"rejectUnauthorized": false}});
+    let c = load(config.clone(), None, &[]).unwrap();
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("`tls` settings are ignored")),
+        "{:?}",
+        c.warnings
+    );
+    let c = load(
+        config,
+        None,
+        &[("REDIS_URL", "rediss://:pw@cache.example:6380")],
+    )
+    .unwrap();
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("verification is off")
+                && w.contains("rediss://:***@cache.example:6380")),
+        "{:?}",
+        c.warnings
+    );
+}
