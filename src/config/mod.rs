@@ -10,6 +10,7 @@
 mod env;
 mod hosts;
 mod keys;
+mod peek;
 mod reader;
 mod store;
 
@@ -22,6 +23,7 @@ use url::Url;
 pub use env::{Env, missing_variables, substitute};
 pub use hosts::{HostWhitelist, parse_search_host};
 pub use keys::did_you_mean;
+pub use peek::Peek;
 pub use store::{DEFAULT_DATABASE, StoreConfig, TlsOptions, redact_url};
 
 /// The configuration file's name inside a project.

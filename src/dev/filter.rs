@@ -8,6 +8,7 @@
 //! every request restart it), an editor's scratch file, a `--ignore` glob,
 //! a `.gitignore`d path, or (with `--ext`) a file of another extension.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -35,6 +36,7 @@ pub struct Rules {
     globs: GlobSet,
     extensions: Vec<String>,
     gitignore: Gitignore,
+    muted: BTreeSet<PathBuf>,
 }
 
 impl Rules {
@@ -83,6 +85,7 @@ impl Rules {
                 .filter(|e| !e.is_empty())
                 .collect(),
             gitignore,
+            muted: BTreeSet::new(),
         })
     }
 
@@ -91,9 +94,28 @@ impl Rules {
         self.gitignore = gitignore;
     }
 
+    /// Stops restarting for these files (a restart loop was found).
+    pub fn mute(&mut self, paths: &BTreeSet<PathBuf>) {
+        self.muted.extend(paths.iter().cloned());
+    }
+
+    /// Restarts for every file again; returns whether any was muted.
+    pub fn unmute(&mut self) -> bool {
+        let any = !self.muted.is_empty();
+        self.muted.clear();
+        any
+    }
+
     /// Whether a change to `path` should restart the add-on. `is_dir`
-    /// says whether the path is a folder (for `dir/` patterns).
+    /// says whether the path is a folder (for `dir/` patterns). The
+    /// project's `.env` always does (it is usually git-ignored).
     pub fn is_relevant(&self, path: &Path, is_dir: bool) -> bool {
+        if self.muted.contains(path) {
+            return false;
+        }
+        if path == self.root.join(crate::dev::dotenv::FILE) {
+            return true;
+        }
         let relative = path.strip_prefix(&self.root).unwrap_or(path);
         if relative
             .components()
@@ -317,6 +339,20 @@ mod tests {
         ];
         let kind = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
         assert_eq!(trigger(&r, &kind, &paths, |_| false), Some(&paths[1]));
+    }
+
+    #[test]
+    fn the_env_file_restarts_even_when_git_ignores_it_and_muted_files_do_not() {
+        let mut r = rules_with(&[], &["html"], &[".env", "*.log"]);
+        assert!(relevant(&r, "/p/.env"));
+        assert!(!relevant(&r, "/p/sub/.env"));
+        assert!(relevant(&r, "/p/templates/reply.html"));
+        r.mute(
+            &[PathBuf::from("/p/templates/reply.html")]
+                .into_iter()
+                .collect(),
+        );
+        assert!(!relevant(&r, "/p/templates/reply.html"));
     }
 
     #[test]

@@ -1,11 +1,9 @@
-//! Lending a listening socket `connect dev` owns to an add-on process as
-//! fd 3 (`LISTEN_FDS=1`, see the inherited-listener contract).
-//!
-//! Because the socket outlives every child, a connection that arrives
-//! while the add-on restarts waits in the kernel's backlog and is accepted
-//! by a child instead of being refused (`handoff` decides which socket).
+//! Sockets: the public one `connect dev` serves, and the private one each
+//! generation of `connect serve` gets as fd 3 (`LISTEN_FDS=1`, see the
+//! inherited-listener contract), bound before the process starts, so the
+//! readiness probe is accepted at once and answered as soon as it serves.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 use anyhow::Context;
@@ -15,11 +13,16 @@ use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 /// `SD_LISTEN_FDS_START`).
 pub const CHILD_FD: RawFd = 3;
 
-/// Binds `port` on all interfaces (0: any free port), like `connect serve` would.
-pub fn bind(port: u16) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))).with_context(|| {
-        format!("cannot listen on port {port}; is another server using it? Stop it or pick another with --port")
+/// Binds the public port on `host` (0: any free port).
+pub fn bind(host: IpAddr, port: u16) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::new(host, port)).with_context(|| {
+        format!("cannot listen on {host} port {port}; is another server using it? Stop it or pick another with --port")
     })
+}
+
+/// A private socket on 127.0.0.1 for one generation of the add-on.
+pub fn private() -> std::io::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
 }
 
 /// Arranges for `listener` to appear as fd 3 in the child, open across

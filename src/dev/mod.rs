@@ -1,20 +1,30 @@
-//! `connect dev`: run the add-on, restart it on change, optionally tunnel it.
+//! `connect dev`: run the add-on, restart it on change without ever leaving
+//! the developer without a server, optionally tunnel it and emulate HipChat.
 //!
-//! `run` resolves the command line and the project once into [`Settings`];
-//! `session` runs the loop: the watcher (`watcher`, `filter`), the add-on
-//! process (`supervisor`, `listener`), the tunnel (`tunnel`) and the status
-//! lines (`status`).
+//! `run` resolves the command line and the project once into [`Settings`]
+//! (`project` decides what runs); `session` runs the loop: the watcher
+//! (`watcher`, `filter`, `writers`, `loops`), the public port (`proxy`), the
+//! add-on's generations (`generation`, `supervisor`, `probe`), the tunnel
+//! (`tunnel`), the emulator (`emulate`) and the output (`status`, `render`).
 
+pub mod dotenv;
 pub mod emulate;
 pub mod filter;
-pub mod handoff;
+pub mod generation;
 pub mod listener;
+pub mod loops;
+pub mod probe;
+pub mod project;
+pub mod proxy;
+pub mod render;
 mod session;
 pub mod status;
 pub mod supervisor;
 pub mod tunnel;
 pub mod watcher;
+pub mod writers;
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -22,25 +32,36 @@ use anyhow::Context;
 use nix::sys::signal::Signal;
 use url::Url;
 
-use crate::config::{Env, ProjectConfig, StoreConfig};
+use crate::config::{Env, Peek};
 use crate::error::usage;
 
-/// The port when neither `--port` nor config.json names one.
+/// The port when neither `--port`, `PORT` nor config.json names one.
 pub const DEFAULT_PORT: u16 = 3000;
 
 /// Arguments of `connect dev`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-Runs `connect serve` for the project (or --exec CMD) and restarts it when a
-file changes. `rs` + Enter restarts by hand. Ctrl-C or SIGTERM stops the
-add-on and the tunnel, frees the port and exits with status 0; if `connect
-dev` is killed outright, the add-on and ngrok get a parent-death signal.
-Never watched: .git, target, node_modules, the embedded store's files,
-editors' swap files and whatever .gitignore lists.
+Runs the add-on and restarts it when a file changes: `--exec CMD` if given,
+else the Procfile's `web:` command, else `npm start` for a project with a
+package.json, else `connect serve`. `rs` + Enter restarts by hand.
 
-The add-on gets PORT and AC_LOCAL_BASE_URL (the tunnel's URL with --tunnel)
-in its environment, and `connect serve` also the listening socket as fd 3
-(LISTEN_FDS=1), so requests made during a restart wait instead of failing.
+connect dev serves the public port itself and forwards each request to the
+add-on, which runs on a private port of its own (in PORT; AC_LOCAL_BASE_URL
+is the public URL). A restart starts the new add-on beside the old one and
+switches over only once it answers: no request fails, and if the new one
+crashes or does not answer within --ready-timeout, the old one keeps
+serving. When no add-on runs, the port answers 503 with the reason.
+
+A .env file in the project is loaded into the add-on's environment (the
+real environment wins); an edit of it restarts the add-on. Never watched:
+.git, target, node_modules, the embedded store's files, editors' swap
+files, whatever .gitignore lists, and files connect dev or the add-on
+write (redirected output, logs it holds open). A file that changes right
+after every restart is reported and ignored from then on.
+
+Ctrl-C or SIGTERM stops the add-on and the tunnel, frees the port and exits
+with status 0; if connect dev is killed outright, the add-on and ngrok get a
+parent-death signal.
 
 --emulate runs the HipChat emulator (as `connect emulate`) beside the
 add-on, installs the add-on into its room 1 from the local descriptor URL,
@@ -48,19 +69,21 @@ installs it again when the descriptor it serves changes, and prints the
 chat URL to open in a browser.
 
 Examples:
-  connect dev
+  connect dev --emulate
   connect dev --tunnel
   connect dev --tunnel --url myaddon.ngrok.app
   connect dev --exec 'node app.js' --ext js,json,html
-  connect dev --emulate
   connect dev --emulate --emulate-port 0 --port 0")]
 pub struct DevArgs {
     #[command(flatten)]
     pub project: crate::cli::ProjectArgs,
-    /// The port to serve on [default: config.json's `port`, else 3000; 0: any free port].
+    /// The public port [default: PORT, else config.json's `port`, else 3000; 0: any free port].
     #[arg(long)]
     pub port: Option<u16>,
-    /// Run this shell command instead of `connect serve` (it must listen on $PORT itself).
+    /// The address to serve on (0.0.0.0 opens the add-on to the local network; the tunnel is the way in from outside).
+    #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+    /// Run this shell command as the add-on (it must listen on $PORT).
     #[arg(long, value_name = "CMD")]
     pub exec: Option<String>,
     /// Watch this path instead of the project folder (repeatable).
@@ -75,6 +98,9 @@ pub struct DevArgs {
     /// Milliseconds without changes that end a burst of them (then the add-on restarts).
     #[arg(long, value_name = "MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub delay: u64,
+    /// Seconds a new start may take to answer on its port before it counts as failed.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ready_timeout: u64,
     /// Milliseconds a process may take to stop after SIGTERM before it gets SIGKILL.
     #[arg(long, value_name = "MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub kill_timeout: u64,
@@ -111,26 +137,30 @@ pub struct DevArgs {
 pub struct Settings {
     /// The project folder (canonical).
     pub project: PathBuf,
-    /// What to run.
+    /// What runs the add-on.
+    pub command: project::Command,
+    /// How to run it.
     pub child: supervisor::ChildSpec,
-    /// Whether the child is `connect serve` (gets the listening socket).
-    pub lend_socket: bool,
-    /// A label for status lines.
+    /// A label for its output lines (`serve`, `node`, ...).
     pub child_label: String,
-    /// The port to serve on (0: pick one).
+    /// The address of the public port.
+    pub host: IpAddr,
+    /// The public port (0: pick one).
     pub port: u16,
-    /// The configured base URL (for the non-tunnel case), if any.
-    pub configured_url: Option<Url>,
+    /// What config.json says (port, base URL, store).
+    pub peek: Peek,
+    /// The environment at start.
+    pub env: Env,
     /// Whether AC_LOCAL_BASE_URL was set by the user (then kept as is).
     pub explicit_url: bool,
-    /// The path prefix of every route (`""` or `/prefix`).
-    pub base_path: String,
     /// Folders to watch (canonical).
     pub roots: Vec<PathBuf>,
     /// The classifier.
     pub rules: filter::Rules,
     /// Debounce delay.
     pub delay: Duration,
+    /// How long a start may take to answer.
+    pub ready_timeout: Duration,
     /// The tunnel, if asked for.
     pub tunnel: Option<tunnel::TunnelSpec>,
     /// How long ngrok may take to report its URL.
@@ -144,42 +174,29 @@ pub struct Settings {
 /// Runs `connect dev` until SIGINT or SIGTERM.
 pub fn run(args: DevArgs) -> anyhow::Result<()> {
     let env = Env::from_process();
-    let settings = resolve(args, &env)?;
+    let settings = resolve(args, env)?;
     session::run(settings)
 }
 
-fn resolve(args: DevArgs, env: &Env) -> anyhow::Result<Settings> {
+fn resolve(args: DevArgs, env: Env) -> anyhow::Result<Settings> {
     let project = args.project.dir.canonicalize().map_err(|e| {
         usage(format!(
             "--dir {}: {e}; pass the folder of a project made by `connect new`",
             args.project.dir.display()
         ))
     })?;
+    let home = env.get("HOME").map(PathBuf::from);
+    project::check_folder(
+        &project,
+        home.as_deref(),
+        &std::env::temp_dir(),
+        !args.watch.is_empty(),
+    )
+    .map_err(usage)?;
     let mut warnings = Vec::new();
-    let config = match ProjectConfig::load(&project, args.project.stage.as_deref(), env) {
-        Ok(config) => {
-            warnings.extend(config.warnings.iter().cloned());
-            Some(config)
-        }
-        // A plain --exec project need not have a config.json at all.
-        Err(_) if args.exec.is_some() && !project.join(crate::config::CONFIG_FILE).exists() => None,
-        Err(err) => {
-            warnings.push(format!(
-                "{err}; using port {} until it is fixed",
-                args.port.unwrap_or(DEFAULT_PORT)
-            ));
-            None
-        }
-    };
-    let port = args
-        .port
-        .or(config.as_ref().map(|c| c.port))
-        .unwrap_or(DEFAULT_PORT);
-    let store = match config.as_ref().map(|c| &c.store) {
-        Some(StoreConfig::Embedded { path }) => canonical_file(path),
-        Some(_) => None,
-        None => Some(project.join(crate::config::DEFAULT_DATABASE)),
-    };
+    let peek = Peek::load(&project, args.project.stage.as_deref(), &env);
+    let port = args.port.or(peek.port).unwrap_or(DEFAULT_PORT);
+    let store = peek.store_file.as_deref().and_then(canonical_file);
     let roots = if args.watch.is_empty() {
         vec![project.clone()]
     } else {
@@ -206,19 +223,20 @@ fn resolve(args: DevArgs, env: &Env) -> anyhow::Result<Settings> {
     )
     .map_err(usage)?;
 
+    if args.exec.as_deref().is_some_and(|c| c.trim().is_empty()) {
+        return Err(usage("--exec needs a command, e.g. --exec 'node app.js'"));
+    }
+    let (procfile, has_package_json) = project::read(&project);
+    let command = project::choose(args.exec.as_deref(), procfile.as_deref(), has_package_json);
     let kill_timeout = Duration::from_millis(args.kill_timeout);
     let mut child_env = Vec::new();
-    let (program, child_args, label, lend_socket) = match &args.exec {
-        Some(cmd) if cmd.trim().is_empty() => {
-            return Err(usage("--exec needs a command, e.g. --exec 'node app.js'"));
-        }
-        Some(cmd) => (
+    let (program, child_args, takes_socket) = match &command {
+        project::Command::Shell { line, .. } => (
             PathBuf::from("/bin/sh"),
-            vec!["-c".to_string(), supervisor::exec_script(cmd)],
-            cmd.clone(),
+            vec!["-c".to_string(), supervisor::exec_script(line)],
             false,
         ),
-        None => {
+        project::Command::ConnectServe => {
             let exe = std::env::current_exe()
                 .context("cannot find this program's own path to run `connect serve`")?;
             let mut a = vec![
@@ -229,7 +247,9 @@ fn resolve(args: DevArgs, env: &Env) -> anyhow::Result<Settings> {
             if let Some(stage) = &args.project.stage {
                 a.extend(["--env".to_string(), stage.clone()]);
             }
-            (exe, a, "connect serve".to_string(), true)
+            // Lines connect dev shows in its own style, and no banner.
+            child_env.push(("CONNECT_DEV".to_string(), "1".to_string()));
+            (exe, a, true)
         }
     };
     if let Some(stage) = &args.project.stage {
@@ -253,33 +273,33 @@ fn resolve(args: DevArgs, env: &Env) -> anyhow::Result<Settings> {
         None
     };
     Ok(Settings {
-        project,
+        child_label: command.label(),
         child: supervisor::ChildSpec {
             program,
             args: child_args,
             env: child_env,
             kill_timeout,
             // `connect serve` is one process: SIGKILL is certain (its store
-            // survives it). The --exec shell turns SIGHUP into SIGKILL for
-            // its whole group.
-            death_signal: if lend_socket {
+            // survives it). The shell turns SIGHUP into SIGKILL for its
+            // whole group.
+            death_signal: if takes_socket {
                 Signal::SIGKILL
             } else {
                 Signal::SIGHUP
             },
+            takes_socket,
         },
-        lend_socket,
-        child_label: label,
+        command,
+        project,
+        host: args.host,
         port,
-        configured_url: config.as_ref().map(|c| c.local_base_url.clone()),
         explicit_url: env.get("AC_LOCAL_BASE_URL").is_some(),
-        base_path: config
-            .as_ref()
-            .map(|c| c.base_path.clone())
-            .unwrap_or_default(),
+        peek,
+        env,
         roots,
         rules,
         delay: Duration::from_millis(args.delay),
+        ready_timeout: Duration::from_secs(args.ready_timeout),
         tunnel,
         tunnel_timeout: Duration::from_secs(args.tunnel_timeout),
         warnings,

@@ -102,6 +102,9 @@ pub struct ChildSpec {
     pub kill_timeout: Duration,
     /// The signal the child gets when `connect dev` dies.
     pub death_signal: Signal,
+    /// Whether it takes its socket as fd 3 (`connect serve`) instead of
+    /// binding `PORT` itself.
+    pub takes_socket: bool,
 }
 
 /// The shell script that runs an `--exec` command so that nothing of it
@@ -120,6 +123,21 @@ pub struct Running {
 }
 
 impl Running {
+    /// Its process group (= its pid).
+    pub fn pgid(&self) -> Pid {
+        self.pgid
+    }
+
+    /// Waits for the child to exit by itself, then clears up what is left
+    /// of its group.
+    pub async fn exited(&mut self, kill_timeout: Duration) -> std::io::Result<ExitStatus> {
+        let status = self.child.wait().await;
+        // Helpers it left behind in its group go with it.
+        signal_group(self.pgid, Signal::SIGTERM);
+        wait_group_gone(self.pgid, kill_timeout).await;
+        status
+    }
+
     /// Stops the child and its whole group: SIGTERM, SIGKILL after
     /// `kill_timeout`, then waits until no member is left.
     pub async fn terminate(mut self, kill_timeout: Duration) -> Stopped {
@@ -147,95 +165,54 @@ pub struct Stopped {
     pub escalated: bool,
 }
 
-/// Starts, stops and watches the add-on process.
-#[derive(Debug)]
-pub struct Supervisor {
-    spec: ChildSpec,
-    running: Option<Running>,
-    /// When the current child was started (events older than this are
-    /// already reflected in what it serves).
-    pub started_at: Option<Instant>,
+/// Starts a child of `spec` serving `port` (the private one), announcing
+/// `base_url` as `AC_LOCAL_BASE_URL`, with `extra` variables (`.env`,
+/// skipped where the real environment or `spec.env` sets them), lending it
+/// `socket` as fd 3 when given. Its stdout and stderr are piped.
+pub fn spawn(
+    spec: &ChildSpec,
+    port: u16,
+    base_url: &str,
+    extra: &[(String, String)],
+    socket: Option<&TcpListener>,
+) -> std::io::Result<Running> {
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .envs(extra.iter().map(|(k, v)| (k, v)))
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .env("PORT", port.to_string())
+        .env("AC_LOCAL_BASE_URL", base_url)
+        .env_remove("LISTEN_FDS")
+        .env_remove("LISTEN_PID")
+        // Its own group has no terminal to read from; `rs` is ours.
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if std::env::var_os("PYTHONUNBUFFERED").is_none() {
+        // Python buffers a piped stdout: its lines would come late.
+        cmd.env("PYTHONUNBUFFERED", "1");
+    }
+    own_group_with_parent_death(&mut cmd, spec.death_signal);
+    if let Some(socket) = socket {
+        listener::lend(&mut cmd, socket);
+    }
+    let child = cmd.spawn()?;
+    let pid = child.id().unwrap_or(0);
+    Ok(Running {
+        child,
+        pgid: Pid::from_raw(pid as i32),
+    })
 }
 
-impl Supervisor {
-    /// A supervisor with no child yet.
-    pub fn new(spec: ChildSpec) -> Self {
-        Self {
-            spec,
-            running: None,
-            started_at: None,
-        }
-    }
-
-    /// Whether a child is running.
-    pub fn is_running(&self) -> bool {
-        self.running.is_some()
-    }
-
-    /// Starts a child serving `port` with `base_url` as
-    /// `AC_LOCAL_BASE_URL`, lending it `socket` as fd 3 when given.
-    /// Returns its pid.
-    pub fn start(
-        &mut self,
-        port: u16,
-        base_url: &str,
-        socket: Option<&TcpListener>,
-    ) -> std::io::Result<u32> {
-        let mut cmd = Command::new(&self.spec.program);
-        cmd.args(&self.spec.args)
-            .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
-            .env("PORT", port.to_string())
-            .env("AC_LOCAL_BASE_URL", base_url)
-            .env_remove("LISTEN_FDS")
-            .env_remove("LISTEN_PID")
-            // Its own group has no terminal to read from; `rs` is ours.
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true);
-        own_group_with_parent_death(&mut cmd, self.spec.death_signal);
-        if let Some(socket) = socket {
-            listener::lend(&mut cmd, socket);
-        }
-        self.started_at = Some(Instant::now());
-        let child = cmd.spawn()?;
-        let pid = child.id().unwrap_or(0);
-        self.running = Some(Running {
-            child,
-            pgid: Pid::from_raw(pid as i32),
-        });
-        Ok(pid)
-    }
-
-    /// Resolves when the running child exits by itself (never if none
-    /// runs), then clears up what is left of its group.
-    pub async fn exited(&mut self) -> std::io::Result<ExitStatus> {
-        let Some(running) = self.running.as_mut() else {
-            return std::future::pending().await;
-        };
-        let status = running.child.wait().await;
-        let pgid = running.pgid;
-        self.running = None;
-        // Helpers it left behind in its group go with it.
-        signal_group(pgid, Signal::SIGTERM);
-        wait_group_gone(pgid, self.spec.kill_timeout).await;
-        status
-    }
-
-    /// Stops the running child and its whole group; `None` if none ran.
-    pub async fn stop(&mut self) -> Option<Stopped> {
-        let running = self.running.take()?;
-        Some(running.terminate(self.spec.kill_timeout).await)
-    }
-
-    /// Takes the running child out of supervision (to stop it later,
-    /// while its successor already serves).
-    pub fn detach(&mut self) -> Option<Running> {
-        self.running.take()
-    }
-
-    /// How long a child may take to stop after SIGTERM.
-    pub fn kill_timeout(&self) -> Duration {
-        self.spec.kill_timeout
-    }
+/// Takes the piped stdout and stderr of a just-started child.
+pub fn take_output(
+    running: &mut Running,
+) -> (
+    Option<tokio::process::ChildStdout>,
+    Option<tokio::process::ChildStderr>,
+) {
+    (running.child.stdout.take(), running.child.stderr.take())
 }
 
 /// Describes an exit status for a status line.

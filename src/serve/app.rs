@@ -146,19 +146,29 @@ async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
 }
 
+/// The `User-Agent` of `connect dev`'s readiness probe, whose requests are
+/// logged at debug level only (one at every restart would be noise).
+pub const PROBE_AGENT: &str = "connect-dev-probe";
+
 /// One line per request: method, path (never the query string: it may hold
 /// a JWT), status and latency.
 async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let probe = request
+        .headers()
+        .get(header::USER_AGENT)
+        .is_some_and(|v| v.as_bytes() == PROBE_AGENT.as_bytes());
     let response = next.run(request).await;
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        latency_us = started.elapsed().as_micros() as u64,
-        "request"
+    let (status, latency_us) = (
+        response.status().as_u16(),
+        started.elapsed().as_micros() as u64,
     );
+    if probe {
+        tracing::debug!(method = %method, path = %path, status, latency_us, "request");
+    } else {
+        tracing::info!(method = %method, path = %path, status, latency_us, "request");
+    }
     response
 }

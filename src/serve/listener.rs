@@ -5,7 +5,7 @@
 //! process's id, fd 3 is a listening TCP socket we must use; both variables
 //! are then removed so a child of ours does not take fd 3 for its own.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{FromRawFd, RawFd};
 
 use anyhow::Context;
@@ -20,12 +20,12 @@ const INHERITED_FD: RawFd = 3;
 pub enum ListenSource {
     /// The socket our parent passed as fd 3.
     Inherited,
-    /// Bind this port on all interfaces (0: any free port).
-    Bind(u16),
+    /// Bind this address (port 0: any free port).
+    Bind(SocketAddr),
 }
 
 /// Decides where to listen from an environment snapshot and our pid (pure).
-pub fn source(env: &Env, own_pid: u32, port: u16) -> ListenSource {
+pub fn source(env: &Env, own_pid: u32, addr: SocketAddr) -> ListenSource {
     let fds_is_one = env.get("LISTEN_FDS").map(str::trim) == Some("1");
     let pid_matches = match env.get("LISTEN_PID") {
         None => true,
@@ -34,7 +34,7 @@ pub fn source(env: &Env, own_pid: u32, port: u16) -> ListenSource {
     if fds_is_one && pid_matches {
         ListenSource::Inherited
     } else {
-        ListenSource::Bind(port)
+        ListenSource::Bind(addr)
     }
 }
 
@@ -64,12 +64,13 @@ pub fn open(source: ListenSource) -> anyhow::Result<TcpListener> {
             )?;
             listener
         }
-        ListenSource::Bind(port) => {
-            let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
-            TcpListener::bind(addr).with_context(|| {
-                format!("cannot listen on port {port}; is another server using it? Pick another with --port or PORT")
-            })?
-        }
+        ListenSource::Bind(addr) => TcpListener::bind(addr).with_context(|| {
+            format!(
+                "cannot listen on {} port {}; is another server using it? Pick another with --port or PORT",
+                addr.ip(),
+                addr.port()
+            )
+        })?,
     };
     listener
         .set_nonblocking(true)
@@ -85,10 +86,14 @@ mod tests {
         Env::from_pairs(pairs.iter().copied())
     }
 
+    fn at(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
     #[test]
     fn uses_fd_three_when_one_socket_is_passed_without_a_pid() {
         assert_eq!(
-            source(&env(&[("LISTEN_FDS", "1")]), 42, 3000),
+            source(&env(&[("LISTEN_FDS", "1")]), 42, at(3000)),
             ListenSource::Inherited
         );
     }
@@ -96,21 +101,21 @@ mod tests {
     #[test]
     fn uses_fd_three_when_the_pid_is_ours() {
         let e = env(&[("LISTEN_FDS", "1"), ("LISTEN_PID", "42")]);
-        assert_eq!(source(&e, 42, 3000), ListenSource::Inherited);
+        assert_eq!(source(&e, 42, at(3000)), ListenSource::Inherited);
     }
 
     #[test]
     fn binds_its_port_when_the_socket_was_meant_for_another_process() {
         let e = env(&[("LISTEN_FDS", "1"), ("LISTEN_PID", "41")]);
-        assert_eq!(source(&e, 42, 3000), ListenSource::Bind(3000));
+        assert_eq!(source(&e, 42, at(3000)), ListenSource::Bind(at(3000)));
     }
 
     #[test]
     fn binds_its_port_without_passed_sockets() {
-        assert_eq!(source(&env(&[]), 42, 0), ListenSource::Bind(0));
+        assert_eq!(source(&env(&[]), 42, at(0)), ListenSource::Bind(at(0)));
         assert_eq!(
-            source(&env(&[("LISTEN_FDS", "2")]), 42, 8),
-            ListenSource::Bind(8)
+            source(&env(&[("LISTEN_FDS", "2")]), 42, at(8)),
+            ListenSource::Bind(at(8))
         );
     }
 }

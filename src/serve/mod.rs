@@ -35,6 +35,9 @@ pub struct ServeArgs {
     /// The port to listen on, overriding config.json and PORT (0: any free port).
     #[arg(long)]
     pub port: Option<u16>,
+    /// The address to listen on [default: 0.0.0.0 in production, else 127.0.0.1].
+    #[arg(long, value_name = "ADDR")]
+    pub host: Option<std::net::IpAddr>,
     /// How log lines are written [default: json in production, human otherwise].
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,

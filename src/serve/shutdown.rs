@@ -4,8 +4,8 @@
 use tokio::signal::unix::{SignalKind, signal};
 
 /// Installs the SIGTERM and SIGINT handlers now and returns a future that
-/// resolves when either arrives.
-pub fn handlers() -> std::io::Result<impl Future<Output = ()>> {
+/// resolves when either arrives (saying so, unless `quiet`).
+pub fn handlers(quiet: bool) -> std::io::Result<impl Future<Output = ()>> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     Ok(async move {
@@ -13,9 +13,11 @@ pub fn handlers() -> std::io::Result<impl Future<Output = ()>> {
             _ = term.recv() => "SIGTERM",
             _ = int.recv() => "SIGINT",
         };
-        tracing::info!(
-            signal = name,
-            "stopping: no new connections, finishing requests in flight"
-        );
+        if !quiet {
+            tracing::info!(
+                signal = name,
+                "stopping: no new connections, finishing requests in flight"
+            );
+        }
     })
 }

@@ -1,7 +1,7 @@
 //! Start-up: resolve everything once (config, descriptor, templates, store,
 //! listener), print where the add-on is, serve until a stop signal.
 
-use std::net::TcpListener;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,17 +30,33 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let env = Env::from_process();
     let config = ProjectConfig::load(&args.project.dir, args.project.stage.as_deref(), &env)
         .map_err(|e| crate::error::usage(e.to_string()))?;
-    let format = args.log_format.unwrap_or(if config.stage == "production" {
-        LogFormat::Json
-    } else {
-        LogFormat::Human
-    });
+    // Under `connect dev`, which shows these lines in its own style and
+    // prints the start-up summary itself.
+    let under_dev = env.get("CONNECT_DEV") == Some("1");
+    let format = args
+        .log_format
+        .unwrap_or(if config.stage == "production" || under_dev {
+            LogFormat::Json
+        } else {
+            LogFormat::Human
+        });
     logging::init(format);
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
 
-    let source = listener::source(&env, std::process::id(), args.port.unwrap_or(config.port));
+    // Development keeps the add-on on this machine; production (Heroku,
+    // containers) must be reachable from outside.
+    let host = args.host.unwrap_or(if config.stage == "production" {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    });
+    let source = listener::source(
+        &env,
+        std::process::id(),
+        SocketAddr::new(host, args.port.unwrap_or(config.port)),
+    );
     let std_listener = listener::open(source)?;
     if source == ListenSource::Inherited {
         // SAFETY: no other thread exists yet (the runtime is built below).
@@ -58,7 +74,14 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     let deadline = Duration::from_secs(args.shutdown_timeout);
     let own_socket = source != ListenSource::Inherited;
-    let outcome = runtime.block_on(serve(config, base_url, std_listener, own_socket, deadline));
+    let outcome = runtime.block_on(serve(
+        config,
+        base_url,
+        std_listener,
+        own_socket,
+        deadline,
+        under_dev,
+    ));
     runtime.shutdown_timeout(Duration::from_secs(1));
     outcome
 }
@@ -69,6 +92,7 @@ async fn serve(
     std_listener: TcpListener,
     own_socket: bool,
     deadline: Duration,
+    under_dev: bool,
 ) -> anyhow::Result<()> {
     let base = base_url.as_str().trim_end_matches('/').to_string();
     let descriptor_path = config.descriptor_path();
@@ -88,7 +112,7 @@ async fn serve(
     // Redis connects lazily: say now, not at the first install, that it is
     // unreachable. Serving starts anyway and recovers when it comes back.
     if let Err(err) = store.ping().await {
-        tracing::warn!(store = %store.describe(), "the store is not reachable yet: {err}; webhooks answer 503 until it is");
+        tracing::warn!("{err}; webhooks and installs answer 503 until the store answers");
     }
 
     crate::tls::install_crypto_provider();
@@ -123,16 +147,18 @@ async fn serve(
         .context("cannot read the listening address")?;
     // Signal handlers first: a stop signal sent right after the start-up
     // lines must be handled gracefully, not kill the process.
-    let signalled = shutdown::handlers().context("cannot listen for stop signals")?;
-    tracing::info!(stage = %config.stage, store = %store.describe(), "ready");
-    // One write, errors ignored: a closed stdout must not stop the server.
-    let banner = format!(
-        "connect serve: {} ({}) listening on {local}\n  base URL:   {base}\n  descriptor: {base}/atlassian-connect.json\n  store:      {}\n",
-        state.descriptor.name,
-        config.stage,
-        store.describe()
-    );
-    {
+    let signalled = shutdown::handlers(under_dev).context("cannot listen for stop signals")?;
+    if under_dev {
+        tracing::debug!(stage = %config.stage, store = %store.describe(), "ready");
+    } else {
+        tracing::info!(stage = %config.stage, store = %store.describe(), "ready");
+        // One write, errors ignored: a closed stdout must not stop the server.
+        let banner = format!(
+            "connect serve: {} ({}) listening on {local}\n  base URL:   {base}\n  descriptor: {base}/atlassian-connect.json\n  store:      {}\n",
+            state.descriptor.name,
+            config.stage,
+            store.describe()
+        );
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
@@ -148,7 +174,9 @@ async fn serve(
             "connections still open at the shutdown timeout; stopping anyway"
         );
     }
-    tracing::info!("stopped");
+    if !under_dev {
+        tracing::info!("stopped");
+    }
     Ok(())
 }
 

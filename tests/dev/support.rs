@@ -64,6 +64,17 @@ impl Project {
         std::fs::write(path, text).expect("write");
     }
 
+    /// Appends to a file of the project.
+    pub fn append(&self, rel: &str, text: &str) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(self.path(rel))
+            .expect("open for appending");
+        file.write_all(text.as_bytes()).expect("append");
+    }
+
     /// Sets the descriptor's description.
     pub fn set_description(&self, text: &str) {
         let path = self.path("atlassian-connect.json");
@@ -87,23 +98,42 @@ pub struct Dev {
 impl Dev {
     /// Starts `connect dev ARGS` in `dir` with extra environment variables.
     pub fn start(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(connect())
+        Self::start_to(dir, args, envs, None)
+    }
+
+    /// Like [`Dev::start`], with stdout and stderr redirected to `file`
+    /// (as `connect dev > file 2>&1`), which is then read for the lines.
+    pub fn start_to(dir: &Path, args: &[&str], envs: &[(&str, &str)], file: Option<&Path>) -> Self {
+        let mut command = Command::new(connect());
+        command
             .arg("dev")
             .args(args)
             .current_dir(dir)
             .envs(envs.iter().copied())
             .env("NO_COLOR", "1")
             .env_remove("CONNECT_NGROK")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start connect dev");
+            .env_remove("PORT")
+            .stdin(Stdio::piped());
+        match file {
+            Some(file) => {
+                let out = std::fs::File::create(file).expect("create the output file");
+                command
+                    .stdout(out.try_clone().expect("clone the output file"))
+                    .stderr(out);
+            }
+            None => {
+                command.stdout(Stdio::piped()).stderr(Stdio::piped());
+            }
+        }
+        let mut child = command.spawn().expect("start connect dev");
         let lines: Lines = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
-        let out = child.stdout.take().expect("stdout");
-        let err = child.stderr.take().expect("stderr");
-        collect(out, lines.clone());
-        collect(err, lines.clone());
+        match file {
+            Some(file) => follow(file.to_path_buf(), lines.clone()),
+            None => {
+                collect(child.stdout.take().expect("stdout"), lines.clone());
+                collect(child.stderr.take().expect("stderr"), lines.clone());
+            }
+        }
         Self {
             stdin: child.stdin.take(),
             child,
@@ -159,7 +189,7 @@ impl Dev {
 
     /// The port from the "started ... on http://localhost:PORT" line.
     pub fn port(&self) -> u16 {
-        let line = self.wait_for("started ");
+        let line = self.wait_for_nth("dev: started ", 1, Duration::from_secs(30));
         let after = line
             .rsplit("localhost:")
             .next()
@@ -172,15 +202,22 @@ impl Dev {
             .expect("a port number")
     }
 
-    /// The pids of every add-on process started so far ("(pid N)").
+    /// The pids of every add-on process started so far ("(pid N)"),
+    /// oldest first, each once.
     pub fn child_pids(&self) -> Vec<i32> {
         let lines = lock(&self.lines.0);
-        lines
+        let mut pids: Vec<i32> = Vec::new();
+        for pid in lines
             .iter()
             .filter(|l| l.contains(" dev: "))
             .filter_map(|l| l.split("(pid ").nth(1))
             .filter_map(|rest| rest.split(')').next()?.parse().ok())
-            .collect()
+        {
+            if !pids.contains(&pid) {
+                pids.push(pid);
+            }
+        }
+        pids
     }
 
     /// Types a line on its stdin.
@@ -243,13 +280,45 @@ fn collect(stream: impl Read + Send + 'static, lines: Lines) {
     });
 }
 
+/// Reads lines appended to `file` (by a process writing to it) as they come.
+fn follow(file: PathBuf, lines: Lines) {
+    std::thread::spawn(move || {
+        let mut offset = 0usize;
+        let mut partial = String::new();
+        loop {
+            let Ok(text) = std::fs::read(&file) else {
+                return;
+            };
+            if text.len() > offset {
+                partial.push_str(&String::from_utf8_lossy(&text[offset..]));
+                offset = text.len();
+                while let Some(end) = partial.find('\n') {
+                    let line: String = partial.drain(..=end).collect();
+                    let (lock, cvar) = &*lines;
+                    crate::support::lock(lock).push(line.trim_end().to_string());
+                    cvar.notify_all();
+                }
+            }
+            if Arc::strong_count(&lines) == 1 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+}
+
 /// `GET path` on 127.0.0.1:port with a fresh connection: status and body.
 pub fn get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    get_accepting(port, path, "application/json")
+}
+
+/// Like [`get`], with this `Accept` header.
+pub fn get_accepting(port: u16, path: &str, accept: &str) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
     )?;
     let mut reply = String::new();
     stream.read_to_string(&mut reply)?;
@@ -338,4 +407,36 @@ pub fn assert_gone(pid: i32, timeout: Duration) {
 /// Whether the port can be bound again (on every interface, like the add-on).
 pub fn port_is_free(port: u16) -> bool {
     TcpListener::bind(("0.0.0.0", port)).is_ok()
+}
+
+/// The local addresses listening on TCP `port` (from /proc/net/tcp and
+/// tcp6), e.g. `["127.0.0.1"]`.
+pub fn listening_addresses(port: u16) -> Vec<String> {
+    let mut found = Vec::new();
+    for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // local_address is HEXIP:HEXPORT; state 0A is LISTEN.
+            let (Some(local), Some(state)) = (fields.get(1), fields.get(3)) else {
+                continue;
+            };
+            let Some((ip, p)) = local.split_once(':') else {
+                continue;
+            };
+            if *state != "0A" || u16::from_str_radix(p, 16).ok() != Some(port) {
+                continue;
+            }
+            if v6 {
+                found.push(if ip.chars().all(|c| c == '0') {
+                    "::".into()
+                } else {
+                    ip.to_string()
+                });
+            } else if let Ok(n) = u32::from_str_radix(ip, 16) {
+                found.push(std::net::Ipv4Addr::from(n.swap_bytes()).to_string());
+            }
+        }
+    }
+    found
 }

@@ -22,7 +22,7 @@ fn on_a_terminal_lines_are_coloured_rs_restarts_and_ctrl_c_stops_everything() {
 
     let started = session
         .expect(Regex(
-            r"\x1b\[32mdev:\x1b\[0m started connect serve \(pid (\d+)\) on http://localhost:(\d+)",
+            r"\x1b\[32mdev:\x1b\[0m started connect serve \(pid (\d+)\) in \d+ ms on http://localhost:(\d+)",
         ))
         .expect("a coloured started line");
     let number = |i: usize| -> i32 {

@@ -210,7 +210,7 @@ fn a_new_public_url_after_an_ngrok_restart_restarts_the_add_on_with_it() {
     let second = dev.wait_for_nth("public:      https://", 2, LONG);
     assert_ne!(first, second);
     let url = second.rsplit(' ').next().expect("url").to_string();
-    dev.wait_for(&format!("new public URL {url}: restarting connect serve"));
+    dev.wait_for(&format!("new public URL {url}: restarted in "));
     poll_until(dev.port(), "/atlassian-connect.json", &url, LONG);
 }
 

@@ -1,13 +1,20 @@
 //! The dev loop: one single-threaded runtime on the main thread (so every
 //! child is forked by a thread that lives as long as the process; see
-//! `supervisor`), fed by the watcher, `rs` on stdin, signals, the child's
-//! exit and the tunnel (whose handling is in `tunnel_phase`).
+//! `supervisor`), fed by the watcher, `rs` on stdin, signals, the add-on's
+//! generations and the tunnel (whose handling is in `tunnel_phase`).
+//!
+//! At most two generations run: the current one, which the proxy sends
+//! requests to, and a candidate that is starting. A candidate that answers
+//! becomes current and the old one retires once its requests are done; one
+//! that exits or does not answer in time is stopped and reported, and the
+//! current one keeps serving.
 
+mod generations;
 mod tunnel_phase;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -15,16 +22,19 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::time::sleep_until;
 
-use super::emulate::{DevEmulator, descriptor_url};
-use super::handoff::{self, SocketPair};
+use super::emulate::DevEmulator;
+use super::generation::Generation;
+use super::loops::LoopGuard;
+use super::proxy::Proxy;
 use super::status::Status;
-use super::supervisor::{Running, Supervisor, describe_exit};
 use super::tunnel::Tunnel;
+use super::writers::{self, FileId};
 use super::{Settings, filter, listener, local_base_url, watcher};
+use generations::Candidate;
 
 /// Something from outside the loop's own tasks.
 enum Input {
-    /// A debounced batch of file-system events.
+    /// A file-system event.
     Change(notify::Event, Instant),
     /// The watcher failed.
     WatchError(notify::Error),
@@ -48,6 +58,14 @@ enum Phase {
     Backoff { until: Instant },
 }
 
+/// Changes waiting for the burst to settle.
+#[derive(Debug)]
+struct Burst {
+    files: BTreeSet<PathBuf>,
+    first: Instant,
+    last: Instant,
+}
+
 /// Runs the loop until SIGINT or SIGTERM.
 pub fn run(settings: Settings) -> anyhow::Result<()> {
     // Helpers the add-on leaves behind become our children, so they can be
@@ -57,27 +75,35 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(Session::new(settings)?.run())
+    runtime.block_on(async { Session::new(settings)?.run().await })
 }
 
 struct Session {
     s: Settings,
     status: Status,
-    supervisor: Supervisor,
-    socket: Option<SocketPair>,
-    /// Stops of replaced children still in progress.
-    retiring: Vec<tokio::task::JoinHandle<()>>,
+    proxy: Proxy,
     port: u16,
     local_url: String,
+    /// The generation requests go to.
+    current: Option<Generation>,
+    /// A generation that is starting.
+    candidate: Option<Candidate>,
+    /// Stops of replaced generations still in progress.
+    retiring: Vec<tokio::task::JoinHandle<()>>,
+    /// Whether the ready block was printed.
+    announced_ready: bool,
     tunnel: Option<Tunnel>,
     phase: Phase,
     attempts: u32,
     last_lines: VecDeque<String>,
     last_code: Option<u32>,
     spinner: Option<indicatif::ProgressBar>,
-    /// A restart waiting for a burst to settle: the first file, and when.
-    pending: Option<(String, Instant)>,
-    last_change: Instant,
+    pending: Option<Burst>,
+    loops: LoopGuard,
+    /// When the current generation answered.
+    ready_at: Option<Instant>,
+    /// Where our own stdout and stderr go, if to files.
+    own_outputs: HashSet<FileId>,
     /// The public URL the add-on was last started with.
     announced: Option<String>,
     /// The HipChat emulator (--emulate).
@@ -88,33 +114,30 @@ impl Session {
     fn new(s: Settings) -> anyhow::Result<Self> {
         let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
             && std::env::var_os("NO_COLOR").is_none();
-        let (socket, port) = if s.lend_socket {
-            let pair = SocketPair::bind(s.port)?;
-            let port = pair.port().context("cannot read the listening address")?;
-            (Some(pair), port)
-        } else if s.port == 0 {
-            // The command binds by itself; find it a free port.
-            let probe = listener::bind(0)?;
-            let port = probe
-                .local_addr()
-                .context("cannot read the listening address")?
-                .port();
-            (None, port)
-        } else {
-            (None, s.port)
-        };
-        let local_url = local_base_url(s.configured_url.as_ref(), s.explicit_url, port);
+        let public = listener::bind(s.host, s.port)?;
+        let port = public
+            .local_addr()
+            .context("cannot read the listening address")?
+            .port();
+        let proxy = Proxy::start(public)?;
+        let configured = s.peek.base_url_for(port, &s.env);
+        let mut local_url = local_base_url(configured.as_ref(), s.explicit_url, port);
+        if !(s.host.is_loopback() || s.host.is_unspecified() || s.explicit_url) {
+            local_url = local_url.replacen("localhost", &s.host.to_string(), 1);
+        }
         let tunnel = s.tunnel.clone().map(|mut spec| {
             spec.port = port;
             Tunnel::new(spec)
         });
         Ok(Self {
-            supervisor: Supervisor::new(s.child.clone()),
             status: Status::new(colour),
-            socket,
-            retiring: Vec::new(),
+            proxy,
             port,
             local_url,
+            current: None,
+            candidate: None,
+            retiring: Vec::new(),
+            announced_ready: false,
             tunnel,
             phase: Phase::Off,
             attempts: 0,
@@ -122,7 +145,9 @@ impl Session {
             last_code: None,
             spinner: None,
             pending: None,
-            last_change: Instant::now(),
+            loops: LoopGuard::default(),
+            ready_at: None,
+            own_outputs: writers::own_outputs(),
             announced: None,
             emulator: None,
             s,
@@ -134,9 +159,6 @@ impl Session {
         let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
         for w in &self.s.warnings {
             self.status.warn(w);
-        }
-        if self.socket.as_ref().is_some_and(|p| !p.steers()) {
-            self.status.warn("this kernel cannot steer connections between sockets (Linux 4.5 or later can); a request that arrives just as the add-on stops may fail");
         }
         let (tx, mut inputs) = mpsc::unbounded_channel();
         let watch_tx = tx.clone();
@@ -154,8 +176,7 @@ impl Session {
         if self.tunnel.is_some() {
             self.start_tunnel(true)?;
         } else {
-            self.start_child(None);
-            self.ready(None);
+            self.start(None, Instant::now());
         }
         let outcome = loop {
             let deadline = match self.phase {
@@ -166,14 +187,19 @@ impl Session {
             tokio::select! {
                 _ = sigint.recv() => break Ok("SIGINT"),
                 _ = sigterm.recv() => break Ok("SIGTERM"),
-                status = self.supervisor.exited() => {
-                    let how = status.map_or_else(|e| format!("could not be waited for ({e})"), |s| describe_exit(&s));
-                    self.status.error(&format!("{} {how}; waiting for a change (or type rs + Enter)", self.s.child_label));
-                }
+                status = generations::exited(&mut self.current) => self.on_crash(status),
+                outcome = generations::outcome(&mut self.candidate) => self.on_outcome(outcome),
                 Some(input) = inputs.recv() => match input {
                     Input::Change(event, at) => self.on_change(&event, at),
                     Input::WatchError(err) => self.status.warn(&format!("watcher: {err}")),
-                    Input::Restart => self.restart("rs").await,
+                    Input::Restart => {
+                        self.loops.reset();
+                        if self.s.rules.unmute() {
+                            self.status.info("watching every file again");
+                        }
+                        self.pending = None;
+                        self.restart("rs".into(), Instant::now());
+                    }
                 },
                 event = tunnel_phase::next_event(&mut self.tunnel) => {
                     if let Err(err) = self.on_tunnel(event).await {
@@ -181,9 +207,7 @@ impl Session {
                     }
                 }
                 () = sleep_until(settle_at.unwrap_or_else(Instant::now).into()), if settle_at.is_some() => {
-                    if let Some((path, _)) = self.pending.take() {
-                        self.restart(&format!("change detected: {path}")).await;
-                    }
+                    self.on_settled();
                 }
                 () = sleep_until(deadline.unwrap_or_else(Instant::now).into()), if deadline.is_some() => {
                     if let Err(err) = self.on_deadline().await {
@@ -199,20 +223,29 @@ impl Session {
         if let Some(emulator) = self.emulator.take() {
             emulator.stop().await;
         }
-        let stopped = self.supervisor.stop().await;
+        let mut stopped = false;
+        // Release the proxy's hold on the add-on's connections first.
+        self.proxy
+            .set(super::proxy::Route::Down(super::proxy::Down {
+                what: "connect dev is stopping".into(),
+                hint: "start it again".into(),
+                output: Vec::new(),
+            }));
+        if let Some(candidate) = self.candidate.take() {
+            candidate.generation.stop().await;
+        }
+        if let Some(current) = self.current.take() {
+            stopped = true;
+            current.stop().await;
+        }
         for task in self.retiring.drain(..) {
             let _ = task.await;
         }
         if let Some(t) = self.tunnel.as_mut() {
             t.stop().await;
         }
-        drop(self.socket.take());
         if outcome.is_ok() {
-            let what = if stopped.is_some() {
-                "add-on stopped, "
-            } else {
-                ""
-            };
+            let what = if stopped { "add-on stopped, " } else { "" };
             self.status
                 .info(&format!("{what}port {} free; bye", self.port));
         }
@@ -222,101 +255,20 @@ impl Session {
     /// The base URL the add-on should announce.
     fn base_url(&self) -> String {
         match &self.phase {
-            Phase::Up { url, .. } => format!("{url}{}", self.s.base_path),
+            Phase::Up { url, .. } => format!("{url}{}", self.base_path()),
             _ => self.local_url.clone(),
         }
     }
 
-    fn start_child(&mut self, took_since: Option<Instant>) {
-        let base = self.base_url();
-        match self.supervisor.start(
-            self.port,
-            &base,
-            self.socket.as_ref().map(SocketPair::active),
-        ) {
-            Ok(pid) => match took_since {
-                Some(t) => self.status.good(&format!(
-                    "restarted in {} ms (pid {pid})",
-                    t.elapsed().as_millis()
-                )),
-                None => self.status.good(&format!(
-                    "started {} (pid {pid}) on {}",
-                    self.s.child_label, self.local_url
-                )),
-            },
-            Err(e) => self.status.error(&format!(
-                "cannot start {}: {e}; waiting for a change (or type rs + Enter)",
-                self.s.child_label
-            )),
-        }
-        if self.supervisor.is_running()
-            && let Some(emulator) = &self.emulator
-        {
-            emulator.started(descriptor_url(&self.local_url));
-        }
-    }
-
-    async fn restart(&mut self, reason: &str) {
-        if matches!(self.phase, Phase::Waiting { first: true, .. }) {
-            // The add-on starts once the tunnel has a URL.
-            return;
-        }
-        let t0 = Instant::now();
-        // Whatever was pending is included in this restart.
-        self.pending = None;
-        self.status
-            .info(&format!("{reason}: restarting {}", self.s.child_label));
-        // The socket about to become active again must have no child of
-        // its own left (only matters for restarts a few ms apart).
-        for task in self.retiring.drain(..) {
-            let _ = task.await;
-        }
-        if let Some(pair) = self.socket.as_mut().filter(|p| p.steers())
-            && self.supervisor.is_running()
-        {
-            match pair.switch() {
-                Ok(old) => {
-                    // The successor starts at once on the other socket; the
-                    // old child finishes what it accepted, then stops.
-                    let fd = pair.raw(old);
-                    let retired = self.supervisor.detach();
-                    self.start_child(Some(t0));
-                    if let Some(retired) = retired {
-                        self.retiring.push(tokio::spawn(retire(
-                            retired,
-                            fd,
-                            self.supervisor.kill_timeout(),
-                            self.status,
-                            self.s.child_label.clone(),
-                        )));
-                    }
-                    return;
-                }
-                Err(e) => self.status.warn(&format!(
-                    "cannot hand the socket over ({e}); stopping the add-on before starting it again"
-                )),
-            }
-        }
-        if let Some(stopped) = self.supervisor.stop().await
-            && stopped.escalated
-        {
-            self.status.warn(&format!(
-                "{} did not stop within {} ms of SIGTERM; killed it",
-                self.s.child_label,
-                self.s.child.kill_timeout.as_millis()
-            ));
-        }
-        self.start_child(Some(t0));
+    fn base_path(&self) -> String {
+        url::Url::parse(&self.local_url)
+            .map(|u| u.path().trim_end_matches('/').to_string())
+            .unwrap_or_default()
     }
 
     fn on_change(&mut self, event: &notify::Event, at: Instant) {
-        let verdict = watcher::classify(
-            &self.s.rules,
-            event,
-            at,
-            self.supervisor.started_at,
-            Path::is_dir,
-        );
+        let since = self.current.as_ref().map(|g| g.started);
+        let verdict = watcher::classify(&self.s.rules, event, at, since, Path::is_dir);
         if verdict.gitignore_changed {
             let (gitignore, warning) = filter::load_gitignore(&self.s.project);
             self.s.rules.set_gitignore(gitignore);
@@ -324,34 +276,117 @@ impl Session {
                 self.status.warn(&w);
             }
         }
-        if let Some(path) = verdict.trigger {
-            self.last_change = at;
-            if self.pending.is_none() {
-                let shown = path
-                    .strip_prefix(&self.s.project)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                self.pending = Some((shown, at));
-            }
+        let Some(path) = verdict.trigger else {
+            return;
+        };
+        if self.written_by_us(&path) {
+            return;
         }
+        let burst = self.pending.get_or_insert(Burst {
+            files: BTreeSet::new(),
+            first: at,
+            last: at,
+        });
+        burst.files.insert(path);
+        burst.last = at;
+    }
+
+    /// Whether `path` is our own redirected output, or a file a process of
+    /// the add-on has open for writing.
+    fn written_by_us(&self, path: &Path) -> bool {
+        let Some(id) = writers::id_of(path) else {
+            return false;
+        };
+        if self.own_outputs.contains(&id) {
+            return true;
+        }
+        let groups: Vec<i32> = self
+            .current
+            .iter()
+            .map(Generation::group)
+            .chain(self.candidate.iter().map(|c| c.generation.group()))
+            .collect();
+        writers::written_by(&groups).contains(&id)
     }
 
     /// When a pending restart happens: once no relevant change has arrived
     /// for `--delay` (a burst of saves, an editor's rename, a checkout),
-    /// but no later than `MAX_HOLD` after the first change.
+    /// but no later than `MAX_HOLD` after the first change; and not while
+    /// a start is in progress (the next one follows it, so a file the
+    /// starting add-on writes is seen as its own, see `loops`).
     fn settle_at(&self) -> Option<Instant> {
-        let (_, first) = self.pending.as_ref()?;
-        Some((self.last_change + self.s.delay).min(*first + MAX_HOLD))
+        if self.candidate.is_some() {
+            return None;
+        }
+        let burst = self.pending.as_ref()?;
+        Some((burst.last + self.s.delay).min(burst.first + MAX_HOLD))
     }
 
-    fn ready(&self, public: Option<&str>) {
-        let mut lines = vec![String::new(), format!("  {} is ready", self.s.child_label)];
+    fn on_settled(&mut self) {
+        let Some(burst) = self.pending.take() else {
+            return;
+        };
+        // An editor's atomic save writes a temporary file and renames it:
+        // name the files that are there now (or, for deletions, all).
+        let mut files: BTreeSet<PathBuf> =
+            burst.files.iter().filter(|p| p.exists()).cloned().collect();
+        if files.is_empty() {
+            files = burst.files.clone();
+        }
+        let window =
+            self.current
+                .as_ref()
+                .zip(self.ready_at)
+                .map(|(g, ready)| super::loops::Window {
+                    started: g.started,
+                    ready,
+                });
+        if let Some(looping) = self.loops.restart(&files, burst.first, window) {
+            self.s.rules.mute(&looping);
+            let names: Vec<String> = looping.iter().map(|p| self.shown(p)).collect();
+            let it = if names.len() == 1 { "it" } else { "them" };
+            self.status.warn(&format!(
+                "{} changed again with each of the last {} starts of the add-on, faster than a person edits: \
+                 something the add-on runs keeps writing {it} (a log? a cache?). connect dev no longer \
+                 restarts for {it}; add {it} to .gitignore (or --ignore), or type rs + Enter to restart and watch {it} again",
+                names.join(", "),
+                super::loops::RESTARTS,
+            ));
+            files.retain(|f| !looping.contains(f));
+            if files.is_empty() {
+                return;
+            }
+        }
+        let shown: Vec<String> = files.iter().map(|p| self.shown(p)).collect();
+        let reason = match shown.as_slice() {
+            [one] => format!("{one} changed"),
+            many if many.len() <= 3 => format!("{} changed", many.join(", ")),
+            many => format!(
+                "{} files changed ({}, ...)",
+                many.len(),
+                many[..3].join(", ")
+            ),
+        };
+        self.restart(reason, burst.last);
+    }
+
+    fn shown(&self, path: &Path) -> String {
+        path.strip_prefix(&self.s.project)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+
+    fn ready_block(&self, public: Option<&str>) {
+        let mut lines = vec![
+            String::new(),
+            format!("  {} is ready", self.s.command.describe()),
+        ];
         lines.push(format!("    local:       {}", self.local_url));
         let descriptor_base = match public {
             Some(url) => {
-                lines.push(format!("    public:      {url}{}", self.s.base_path));
-                format!("{url}{}", self.s.base_path)
+                lines.push(format!("    public:      {url}{}", self.base_path()));
+                format!("{url}{}", self.base_path())
             }
             None => self.local_url.clone(),
         };
@@ -365,25 +400,9 @@ impl Session {
         if let Some(emulator) = &self.emulator {
             lines.push(format!("    chat:        {}", emulator.chat_url()));
         }
+        lines.push("    (edit a file, or type rs + Enter, to restart; Ctrl-C stops)".into());
         lines.push(String::new());
         self.status.block(&lines);
-    }
-}
-
-/// Stops a replaced child once its socket's accept queue is drained.
-async fn retire(
-    running: Running,
-    fd: std::os::fd::RawFd,
-    kill_timeout: Duration,
-    status: Status,
-    label: String,
-) {
-    handoff::drained(fd).await;
-    if running.terminate(kill_timeout).await.escalated {
-        status.warn(&format!(
-            "the replaced {label} did not stop within {} ms of SIGTERM; killed it",
-            kill_timeout.as_millis()
-        ));
     }
 }
 

@@ -130,15 +130,20 @@ impl Session {
         let changed = self.announced.as_ref() != Some(&url);
         self.announced = Some(url.clone());
         if first {
-            self.start_child(None);
-        } else if changed && self.supervisor.is_running() {
+            // The ready block (with the public URL) follows once it answers.
+            self.start(None, Instant::now());
+            return;
+        }
+        if changed && (self.current.is_some() || self.candidate.is_some()) {
             // The add-on announces its base URL (descriptor, links): it
             // must learn the new one.
-            self.restart(&format!("new public URL {url}")).await;
+            self.restart(format!("new public URL {url}"), Instant::now());
         } else {
             self.status.good(&format!("tunnel back at {url}"));
         }
-        self.ready(Some(&url));
+        if self.announced_ready {
+            self.ready_block(Some(&url));
+        }
     }
 
     pub(super) async fn on_deadline(&mut self) -> anyhow::Result<()> {
