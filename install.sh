@@ -7,7 +7,7 @@
 #                              (redis-server, postgresql, git, python3, nodejs/npm, chromium)
 #   ./install.sh --test-deps --no-binary
 #                              only the test dependencies (what CI needs before `cargo test`)
-#   ./install.sh --bench-deps  also install the benchmark tools (wrk, hyperfine, nginx)
+#   ./install.sh --bench-deps  also install the benchmark tools (wrk, hyperfine, nginx, nodemon)
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -63,6 +63,8 @@ if [ "$want_bench" = 1 ]; then
   need python3 python3
   need redis-server redis-server
   have_initdb || apt_packages+=(postgresql)
+  need node nodejs
+  need npm npm
 fi
 if [ "${#apt_packages[@]}" -gt 0 ]; then
   sudo=""
@@ -75,9 +77,13 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
 fi
 
-if [ "$want_test" = 1 ]; then
-  # The unmodified 2015 Node add-on the emulator must host, and the browser driver.
-  for dir in tests/fixtures/node-addon tests/fixtures/browser; do
+npm_dirs=()
+# The unmodified 2015 Node add-on the emulator must host, and the browser driver.
+if [ "$want_test" = 1 ]; then npm_dirs+=(tests/fixtures/node-addon tests/fixtures/browser); fi
+# nodemon, which bench/dev.sh compares connect dev with (and the Node add-on it restarts).
+if [ "$want_bench" = 1 ]; then npm_dirs+=(tests/fixtures/node-addon bench); fi
+if [ "${#npm_dirs[@]}" -gt 0 ]; then
+  for dir in "${npm_dirs[@]}"; do
     if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
       say "installing npm modules in $dir"
       (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)

@@ -66,7 +66,7 @@ fn one_line_per_restart_printed_once_the_new_add_on_answers() {
 fn a_burst_of_saves_restarts_the_add_on_once() {
     let project = Project::new();
     // A quiet period no write of the burst below waits for, even on a
-    // loaded machine (the default 10 ms is tuned for speed).
+    // loaded machine (the default 5 ms is tuned for speed).
     let dev = Dev::start(&project.dir, &["--port", "0", "--delay", "150"], &[]);
     let port = dev.port();
     poll_until(port, "/atlassian-connect.json", "hascode", LONG);

@@ -96,7 +96,7 @@ pub struct DevArgs {
     #[arg(long, value_name = "EXTS")]
     pub ext: Vec<String>,
     /// Milliseconds without changes that end a burst of them (then the add-on restarts).
-    #[arg(long, value_name = "MS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    #[arg(long, value_name = "MS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub delay: u64,
     /// Seconds a new start may take to answer on its port before it counts as failed.
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]

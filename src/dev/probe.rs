@@ -4,7 +4,7 @@
 //!
 //! `connect serve` gets its socket already bound, so the first probe is
 //! accepted at once and answered the moment the server serves; an add-on
-//! that binds by itself is probed again (1 ms, doubling to 25 ms) while it
+//! that binds by itself is probed again (every 1 to 4 ms) while it
 //! refuses connections.
 
 use std::time::Duration;
@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The longest pause between two probes.
-const MAX_PAUSE: Duration = Duration::from_millis(25);
+const MAX_PAUSE: Duration = Duration::from_millis(4);
 /// One probe may take this long (a server that accepts but never answers
 /// is probed again).
 const ONE_PROBE: Duration = Duration::from_secs(2);

@@ -112,7 +112,7 @@ fn log_event(event: &HostEvent) {
         HostEvent::Installed { installation } => tracing::info!(
             key = %installation.key,
             oauth_id = %installation.oauth_id,
-            room = ?installation.room_id,
+            room = %installation.room_id.map_or_else(|| "all (global)".to_string(), |r| r.to_string()),
             "add-on installed"
         ),
         HostEvent::Uninstalled { oauth_id, key, .. } => {
@@ -123,10 +123,10 @@ fn log_event(event: &HostEvent) {
             if failed {
                 // URLs and errors come redacted from the host: no tokens.
                 tracing::warn!(
-                    kind = ?exchange.kind,
+                    kind = exchange.kind.name(),
                     method = %exchange.method,
                     url = %exchange.url,
-                    status = ?exchange.status,
+                    status = %exchange.status.map_or_else(|| "none".to_string(), |s| s.to_string()),
                     error = exchange.error.as_deref().unwrap_or(""),
                     "exchange with an add-on failed"
                 );

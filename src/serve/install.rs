@@ -92,7 +92,8 @@ pub async fn install(
     let request = InstallRequest::parse(&body)?;
     let tenant = prove(&app, &request).await?;
     let room_id = tenant.room_id;
-    tracing::info!(tenant = %tenant.oauth_id, group = tenant.group_id, room = ?room_id, "installed");
+    let room = room_id.map_or_else(|| "all (global install)".to_string(), |r| r.to_string());
+    tracing::info!(tenant = %tenant.oauth_id, group = tenant.group_id, %room, "installed");
     if let Some(room_id) = room_id {
         let app = app.clone();
         tokio::spawn(async move {

@@ -175,6 +175,22 @@ pub enum ExchangeKind {
     Api,
 }
 
+impl ExchangeKind {
+    /// Its name, as in JSON (`webhook`, `install`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            ExchangeKind::Descriptor => "descriptor",
+            ExchangeKind::Install => "install",
+            ExchangeKind::Uninstall => "uninstall",
+            ExchangeKind::Webhook => "webhook",
+            ExchangeKind::Capabilities => "capabilities",
+            ExchangeKind::Token => "token",
+            ExchangeKind::Notification => "notification",
+            ExchangeKind::Api => "api",
+        }
+    }
+}
+
 /// One HTTP exchange with an add-on, as an inspector shows it. Secrets are
 /// redacted: `Authorization` values, `oauthSecret`, access tokens and JWTs
 /// never appear; JWTs are shown decoded in `jwt_claims`.

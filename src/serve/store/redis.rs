@@ -213,7 +213,8 @@ fn safe_description(err: &RedisError) -> String {
     match err.kind() {
         ErrorKind::Io | ErrorKind::InvalidClientConfig | ErrorKind::Client => err.to_string(),
         ErrorKind::Server(_) => format!("server error {}", err.code().unwrap_or("(no code)")),
-        other => format!("{other:?}"),
+        ErrorKind::Parse | ErrorKind::UnexpectedReturnType => "an answer it could not read".into(),
+        _ => "an unexpected error".into(),
     }
 }
 
