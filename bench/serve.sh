@@ -4,14 +4,20 @@
 # template rendering, inline reply), with nginx serving canned HipChat and
 # blog answers so the upstreams are never the bottleneck.
 #
-#   bench/serve.sh                  # every store, 5 runs of 10 s at 64 connections
+#   bench/serve.sh                  # every target, 5 runs of 10 s at 64 connections
 #   RUNS=3 DURATION=5s bench/serve.sh
-#   STORES="embedded postgres" bench/serve.sh   # embedded (SQLite) memory redis redis-tls postgres
+#   TARGETS="embedded:byTag postgres:byTag" bench/serve.sh
 #   SERIES=cached bench/serve.sh    # both (default) | cached | unique
 #
-# One `connect serve` per store runs from the start; the runs go round-robin
-# (run 1 of every store, then run 2, ...) so a noisy moment on the machine
-# falls on every store alike, and the comparison is side by side.
+# A target is STORE:SOURCE. Stores: embedded (SQLite), memory, redis,
+# redis-tls, postgres; sources: byTag (the seed's JSON), wordpress (the
+# REST API: two upstream calls, the tag's id then cached), feed (RSS per
+# tag), file (1,000 local articles). By default every store searches byTag
+# and every source uses the embedded store.
+#
+# One `connect serve` per target runs from the start; the runs go
+# round-robin (run 1 of every target, then run 2, ...) so a noisy moment on
+# the machine falls on every target alike, and the comparison is side by side.
 #
 # Two series: one term repeated (as a busy room does; the server answers
 # from its 30-second search cache) and a new term every request (every
@@ -21,8 +27,9 @@
 # (VmHWM) after each series. Goals on a 2-core machine: >= 10,800 req/s
 # (20x the 2015 Node stack's ~540), p99 < 20 ms, < 20 MiB RSS; the durable
 # shared stores (redis, redis-tls, postgres) within 15% of SQLite.
-# Needs nginx, wrk, curl, openssl, perl; redis-server for the redis stores,
-# PostgreSQL (initdb, postgres) for postgres. Uses $CARGO_TARGET_DIR when set.
+# Needs nginx, wrk, curl, openssl, perl, python3; redis-server for the redis
+# stores, PostgreSQL (initdb, postgres) for postgres.
+# Uses $CARGO_TARGET_DIR when set.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -30,7 +37,7 @@ runs="${RUNS:-5}"
 duration="${DURATION:-10s}"
 connections="${CONNECTIONS:-64}"
 threads="${THREADS:-2}"
-stores="${STORES:-embedded redis redis-tls postgres}"
+targets="${TARGETS:-embedded:byTag redis:byTag redis-tls:byTag postgres:byTag embedded:wordpress embedded:feed embedded:file}"
 
 for tool in nginx wrk curl openssl perl; do
     command -v "$tool" >/dev/null || { echo "bench/serve.sh needs $tool (see install.sh --bench-deps)" >&2; exit 1; }
@@ -127,26 +134,47 @@ start_store() {
 # --- one add-on server per store --------------------------------------------
 oauth_id="bench-tenant"
 secret="bench-secret-$(date +%s)"
+python3 - "$work/articles.json" <<'PY'
+import json, random, sys
+random.seed(7)
+tags = ["rust", "java", "go", "docker", "kubernetes", "python", "testing", "spring-boot", "git", "linux"]
+arts = [{"title": f"Article {i}", "url": f"https://www.hascode.com/a/{i}/", "tags": random.sample(tags, 2)} for i in range(1000)]
+json.dump(arts, open(sys.argv[1], "w"))
+PY
+search_json() {
+    case "$1" in
+        byTag) echo "{\"source\": \"byTag\", \"url\": \"http://127.0.0.1:$up_port/wp-content/byTag.php?tag={tag}\", \"tagUrl\": \"https://www.hascode.com/tag/{tag}/\"}" ;;
+        wordpress) echo "{\"source\": \"wordpress\", \"url\": \"http://127.0.0.1:$up_port\"}" ;;
+        feed) echo "{\"source\": \"feed\", \"url\": \"http://127.0.0.1:$up_port/tag/{tag}/feed/\"}" ;;
+        file) echo "{\"source\": \"file\", \"path\": \"$work/articles.json\", \"tagUrl\": \"https://www.hascode.com/tag/{tag}/\"}" ;;
+        *) echo "unknown source '$1' (byTag, wordpress, feed, file)" >&2; exit 1 ;;
+    esac
+}
+
 declare -A port serve_pid store_setting
 # Every store first, then every server: a server started while a store
 # (PostgreSQL) was still starting ran 20% slower for the whole run here.
-for store in $stores; do
+for target in $targets; do
+    store="${target%%:*}"
+    if [ -n "${store_setting[$store]:-}" ]; then continue; fi
     start_store "$store"
     store_setting[$store]="$store_json"
 done
 sleep 1
-for store in $stores; do
+for target in $targets; do
+    store="${target%%:*}"; source="${target##*:}"
+    [ "$store" != "$target" ] || { echo "a target is STORE:SOURCE, got '$target'" >&2; exit 1; }
     store_json="${store_setting[$store]}"
-    port[$store]="$(free_port)"
-    project="$work/project-$store"
+    port[$target]="$(free_port)"
+    project="$work/project-${store}-${source}"
     mkdir -p "$project/templates"
     cp templates/hipchat/templates/*.html "$project/templates/"
     cat > "$project/config.json" <<JSON
 {"production": {
-  "localBaseUrl": "http://127.0.0.1:${port[$store]}", "port": ${port[$store]},
+  "localBaseUrl": "http://127.0.0.1:${port[$target]}", "port": ${port[$target]},
   "store": $store_json,
   "whitelist": ["127.0.0.1"], "maxTokenAge": 900,
-  "searchHost": "http://127.0.0.1:$up_port", "searchBasePath": "/wp-content/byTag.php?tag=",
+  "search": $(search_json "$source"),
   "maxResultsDisplayed": 10}}
 JSON
     cat > "$project/atlassian-connect.json" <<'JSON'
@@ -158,18 +186,19 @@ JSON
    "installable": {"callbackUrl": "{{localBaseUrl}}/installable"},
    "webhook": [{"url": "{{localBaseUrl}}/message", "event": "room_message", "pattern": "^/hascode", "authentication": "jwt"}]}}
 JSON
-    NODE_ENV=production "$bin" serve --dir "$project" > "$work/serve-$store.out" 2> "$work/serve-$store.log" &
-    serve_pid[$store]=$!
+    log="$work/serve-${store}-${source}.log"
+    NODE_ENV=production "$bin" serve --dir "$project" > "$log.out" 2> "$log" &
+    serve_pid[$target]=$!
     pids+=($!)
-    wait_for "http://127.0.0.1:${port[$store]}/atlassian-connect.json"
+    wait_for "http://127.0.0.1:${port[$target]}/atlassian-connect.json"
     for _ in $(seq 1 100); do
-        curl -fsS -o /dev/null "http://127.0.0.1:${port[$store]}/healthz" 2>/dev/null && break
+        curl -fsS -o /dev/null "http://127.0.0.1:${port[$target]}/healthz" 2>/dev/null && break
         sleep 0.1
     done
-    status="$(curl -sS -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:${port[$store]}/installable" \
+    status="$(curl -sS -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:${port[$target]}/installable" \
         -H 'Content-Type: application/json' \
         -d "{\"oauthId\": \"$oauth_id\", \"capabilitiesUrl\": \"http://127.0.0.1:$up_port/v2/capabilities\", \"roomId\": 1, \"groupId\": 46617, \"oauthSecret\": \"$secret\"}")"
-    [ "$status" = 204 ] || { echo "install ($store) answered $status:" >&2; cat "$work/serve-$store.log" >&2; exit 1; }
+    [ "$status" = 204 ] || { echo "install ($target) answered $status:" >&2; cat "$log" >&2; exit 1; }
 done
 
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
@@ -180,10 +209,10 @@ signature="$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -hmac "$
 export BENCH_JWT="$header.$payload.$signature"
 export BENCH_BODY="{\"event\": \"room_message\", \"item\": {\"message\": {\"date\": \"2015-10-14T06:15:26.778258+00:00\", \"from\": {\"id\": 2716065, \"links\": {\"self\": \"https://api.hipchat.com/v2/user/2716065\"}, \"mention_name\": \"Bench\", \"name\": \"Bench\", \"version\": \"00000000\"}, \"id\": \"53e205e4-44c3-4eba-97c9-5032cc5b5f88\", \"mentions\": [], \"message\": \"/hascode @TERM@\", \"type\": \"message\"}, \"room\": {\"id\": 1, \"links\": {\"self\": \"https://api.hipchat.com/v2/room/1\"}, \"name\": \"Bench\", \"version\": \"O7WN272M\"}}, \"oauth_client_id\": \"$oauth_id\", \"webhook_id\": 2838389}"
 
-for store in $stores; do
-    check="$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:${port[$store]}/message" -H 'Content-Type: application/json' -H "Authorization: JWT $BENCH_JWT" -d "${BENCH_BODY//@TERM@/rust}")"
-    [ "$(tail -n1 <<<"$check")" = 200 ] || { echo "a signed webhook was refused ($store): $check" >&2; exit 1; }
-    grep -q 'Show all 12 results' <<<"$check" || { echo "unexpected reply ($store): $check" >&2; exit 1; }
+for target in $targets; do
+    check="$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:${port[$target]}/message" -H 'Content-Type: application/json' -H "Authorization: JWT $BENCH_JWT" -d "${BENCH_BODY//@TERM@/rust}")"
+    [ "$(tail -n1 <<<"$check")" = 200 ] || { echo "a signed webhook was refused ($target): $check" >&2; exit 1; }
+    grep -q 'Show all [0-9]* results' <<<"$check" || { echo "unexpected reply ($target): $check" >&2; exit 1; }
 done
 
 # --- load ------------------------------------------------------------------
@@ -199,40 +228,40 @@ hwm() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 series() {
     echo
     echo "$1"
-    printf '%-10s %-6s %10s %9s %9s %12s\n' store run 'req/s' 'p50 ms' 'p99 ms' 'CPU us/req'
-    for store in $stores; do : > "$work/$store.rps"; : > "$work/$store.p50"; : > "$work/$store.p99"; : > "$work/$store.cpu"; done
+    printf '%-20s %-6s %10s %9s %9s %12s\n' target run 'req/s' 'p50 ms' 'p99 ms' 'CPU us/req'
+    for target in $targets; do : > "$work/$target.rps"; : > "$work/$target.p50"; : > "$work/$target.p99"; : > "$work/$target.cpu"; done
     for run in $(seq 1 "$runs"); do
-        for store in $stores; do
-            local pid="${serve_pid[$store]}" before after out total cpu rps p50 p99
+        for target in $targets; do
+            local pid="${serve_pid[$target]}" before after out total cpu rps p50 p99
             before="$(cpu_ticks "$pid")"
-            out="$(BENCH_UNIQUE="$2" wrk -t"$threads" -c"$connections" -d"$duration" --latency -s bench/serve-webhook.lua "http://127.0.0.1:${port[$store]}/message")"
+            out="$(BENCH_UNIQUE="$2" wrk -t"$threads" -c"$connections" -d"$duration" --latency -s bench/serve-webhook.lua "http://127.0.0.1:${port[$target]}/message")"
             after="$(cpu_ticks "$pid")"
             if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
-                echo "errors during the run ($store):" >&2; echo "$out" >&2; tail -5 "$work/serve-$store.log" >&2; exit 1
+                echo "errors during the run ($target):" >&2; echo "$out" >&2; tail -5 "$work/serve-${target/:/-}.log" >&2; exit 1
             fi
             total="$(awk '/requests in/ { print $1 }' <<<"$out")"
             cpu="$(awk -v t=$((after - before)) -v hz="$ticks_per_s" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')"
             rps="$(awk '/^Requests\/sec/ { printf "%d", $2 }' <<<"$out")"
             p50="$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")"
             p99="$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")"
-            echo "$rps" >> "$work/$store.rps"; echo "$p50" >> "$work/$store.p50"; echo "$p99" >> "$work/$store.p99"; echo "$cpu" >> "$work/$store.cpu"
-            printf '%-10s %-6s %10s %9s %9s %12s\n' "$store" "$run" "$rps" "$p50" "$p99" "$cpu"
+            echo "$rps" >> "$work/$target.rps"; echo "$p50" >> "$work/$target.p50"; echo "$p99" >> "$work/$target.p99"; echo "$cpu" >> "$work/$target.cpu"
+            printf '%-20s %-6s %10s %9s %9s %12s\n' "$target" "$run" "$rps" "$p50" "$p99" "$cpu"
         done
     done
     echo "medians:"
-    printf '%-10s %10s %9s %9s %12s %16s %9s\n' store 'req/s' 'p50 ms' 'p99 ms' 'CPU us/req' 'peak RSS MiB' 'vs first'
+    printf '%-20s %10s %9s %9s %12s %16s %9s\n' target 'req/s' 'p50 ms' 'p99 ms' 'CPU us/req' 'peak RSS MiB' 'vs first'
     local first=""
-    for store in $stores; do
-        local rps; rps="$(median < "$work/$store.rps")"
+    for target in $targets; do
+        local rps; rps="$(median < "$work/$target.rps")"
         [ -n "$first" ] || first="$rps"
-        printf '%-10s %10s %9s %9s %12s %16s %8s%%\n' "$store" "$rps" "$(median < "$work/$store.p50")" \
-            "$(median < "$work/$store.p99")" "$(median < "$work/$store.cpu")" "$(hwm "${serve_pid[$store]}")" \
+        printf '%-20s %10s %9s %9s %12s %16s %8s%%\n' "$target" "$rps" "$(median < "$work/$target.p50")" \
+            "$(median < "$work/$target.p99")" "$(median < "$work/$target.cpu")" "$(hwm "${serve_pid[$target]}")" \
             "$(awk -v a="$rps" -v b="$first" 'BEGIN { printf "%+.0f", (a / b - 1) * 100 }')"
     done
 }
 
-echo "connect serve, stores: $stores; $connections connections, $threads wrk threads, $duration x $runs runs per series"
+echo "connect serve, targets: $targets; $connections connections, $threads wrk threads, $duration x $runs runs per series"
 [ "${SERIES:-both}" = unique ] || series "one term, as a busy room repeats it (answered from the 30 s search cache)" 0
 [ "${SERIES:-both}" = cached ] || series "a new term every request (every webhook searches the blog upstream)" 1
 echo
-echo "goals: >= 10800 req/s, p99 < 20 ms, < 20 MiB RSS; redis, redis-tls and postgres within 15% of the first store"
+echo "goals: >= 10800 req/s, p99 < 20 ms, < 20 MiB RSS; redis, redis-tls and postgres within 15% of embedded:byTag"

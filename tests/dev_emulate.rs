@@ -21,8 +21,8 @@ fn project_searching(blog: &Blog) -> Project {
     let project = Project::new();
     let path = project.path("config.json");
     let text = std::fs::read_to_string(&path).expect("config.json");
-    let mut config: Value = serde_json::from_str(&text).expect("config.json is JSON");
-    config["development"]["searchHost"] = json!(blog.url);
+    let mut config: Value = connect::config::parse_text(&text).expect("config.json parses");
+    config["development"]["search"] = json!({"source": "byTag", "url": format!("{}/wp-content/byTag.php?tag={{tag}}", blog.url), "tagUrl": format!("{}/tag/{{tag}}/", blog.url)});
     project.write("config.json", &config.to_string());
     project
 }

@@ -62,7 +62,9 @@ fn snapshot_with_times(root: &Path) -> BTreeMap<String, (Vec<u8>, SystemTime)> {
 
 fn json(path: PathBuf) -> Value {
     let raw = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+    // config.json has comments, as the old stack's did; connect reads it so.
+    connect::config::parse_text(&raw)
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
 #[test]
@@ -152,15 +154,28 @@ fn the_descriptor_and_config_are_valid_json_and_keep_the_base_url_placeholder() 
     assert_eq!(prod["port"], "$PORT");
     assert_eq!(
         prod["store"],
-        serde_json::json!({"adapter": "redis", "url": "$REDIS_URL"})
+        serde_json::json!({"adapter": "redis", "url": "$REDIS_URL", "tls": {"rejectUnauthorized": false}})
     );
     assert_eq!(prod["whitelist"], serde_json::json!(["*.hipchat.com"]));
+    // Development searches the sample file, offline; production a real blog.
+    assert_eq!(dev["search"]["source"], "file");
+    assert_eq!(dev["search"]["path"], "articles.json");
+    assert_eq!(prod["search"]["source"], "feed");
     for stage in [dev, prod] {
-        assert_eq!(stage["searchHost"], "https://www.hascode.com");
-        assert_eq!(stage["searchBasePath"], "/wp-content/byTag.php?tag=");
         assert_eq!(stage["maxResultsDisplayed"], 10);
         assert!(stage["maxTokenAge"].is_u64());
     }
+    let articles = json(project.join("articles.json"));
+    let articles = articles.as_array().expect("a list of articles");
+    assert!((25..=40).contains(&articles.len()), "{}", articles.len());
+    let rust = articles
+        .iter()
+        .filter(|a| a["tags"].as_array().unwrap().iter().any(|t| t == "rust"))
+        .count();
+    assert!(
+        rust > 10,
+        "more rust articles than one answer lists: {rust}"
+    );
     assert_eq!(
         fs::read_to_string(project.join("Procfile")).unwrap(),
         "web: connect serve\n"

@@ -27,6 +27,8 @@ mod replies;
 mod rest;
 #[path = "serve/shutdown.rs"]
 mod shutdown;
+#[path = "serve/sources.rs"]
+mod sources;
 #[path = "serve/uninstall.rs"]
 mod uninstall;
 #[path = "serve/webhook.rs"]

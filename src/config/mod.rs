@@ -12,6 +12,7 @@ mod hosts;
 mod keys;
 mod peek;
 mod reader;
+mod search;
 mod store;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ pub use env::{Env, missing_variables, substitute};
 pub use hosts::{HostWhitelist, parse_search_host};
 pub use keys::did_you_mean;
 pub use peek::Peek;
+pub use search::{SearchConfig, SearchSource, TAG};
 pub use store::{DEFAULT_DATABASE, StoreConfig, TlsOptions, redact_url};
 
 /// The configuration file's name inside a project.
@@ -115,17 +117,6 @@ fn describe_missing(missing: &[(String, Vec<String>)]) -> String {
         "these environment variables are"
     };
     format!("{noun} not set: {}", parts.join(", "))
-}
-
-/// Where the blog search sends its requests.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SearchConfig {
-    /// Scheme, host and port of the blog, e.g. `https://www.hascode.com`.
-    pub base: Url,
-    /// Path and query the URL-encoded term is appended to.
-    pub base_path: String,
-    /// Path of the blog's tag pages (`/tag/` -> `https://blog/tag/TERM/`).
-    pub tag_base_path: String,
 }
 
 /// A project's configuration for one stage, validated.

@@ -7,15 +7,14 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::env::{Env, missing_variables, substitute};
-use super::hosts::{HostWhitelist, parse_search_host};
+use super::hosts::HostWhitelist;
 use super::keys::{STAGE_KEYS, unknown_keys};
+use super::search::{self, SEARCH_KEYS};
 use super::store::{self, STORE_KEYS, StoreConfig, TlsOptions};
 use super::{ConfigError, ProjectConfig, SearchConfig, parse_base_url};
 
 const DEFAULT_PORT: u16 = 3000;
 const DEFAULT_MAX_TOKEN_AGE: u64 = 900;
-const DEFAULT_SEARCH_BASE_PATH: &str = "/wp-content/byTag.php?tag=";
-const DEFAULT_TAG_BASE_PATH: &str = "/tag/";
 const DEFAULT_MAX_RESULTS: usize = 10;
 const MAX_RESULTS_LIMIT: usize = 100;
 
@@ -264,7 +263,7 @@ impl Reader<'_> {
             None => DEFAULT_MAX_TOKEN_AGE,
         };
 
-        let search = self.search()?;
+        let search = self.search(project_dir, &mut warnings)?;
 
         let max_results_displayed = match self.value("maxResultsDisplayed")? {
             Some(v) => self.number(
@@ -333,30 +332,43 @@ impl Reader<'_> {
         Ok(store)
     }
 
-    fn search(&self) -> Result<SearchConfig, ConfigError> {
-        let search_host = match self.value("searchHost")? {
+    fn search(
+        &self,
+        project_dir: &Path,
+        warnings: &mut Vec<String>,
+    ) -> Result<SearchConfig, ConfigError> {
+        let legacy: Vec<&str> = ["searchHost", "searchBasePath", "tagBasePath"]
+            .into_iter()
+            .filter(|k| self.values.contains_key(*k))
+            .collect();
+        if let Some(value) = self.value("search")? {
+            if let Value::Object(map) = &value {
+                warnings.extend(unknown_keys(map, "search", SEARCH_KEYS));
+            }
+            if !legacy.is_empty() {
+                warnings.push(format!(
+                    "{} ignored: `search` says where to search",
+                    legacy
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            return search::parse(&value, project_dir).map_err(|(key, m)| self.bad(&key, m));
+        }
+        let host = match self.value("searchHost")? {
             Some(Value::String(s)) => s,
             Some(other) => return Err(self.bad("searchHost", format!("expected a host or URL string, got {other}"))),
-            None => return Err(self.bad("searchHost", "missing; set the blog's host, e.g. \"www.hascode.com\" or \"http://127.0.0.1:8081\"")),
+            None => return Err(self.bad(
+                "search",
+                "missing: say which blog to search, e.g. \"search\": {\"source\": \"wordpress\", \"url\": \"https://blog.example\"} (or \"feed\", \"byTag\", \"file\"; see the project's README)",
+            )),
         };
-        let base = parse_search_host(&search_host).map_err(|m| self.bad("searchHost", m))?;
-        let path_value = |key: &str, default: &str| -> Result<String, ConfigError> {
-            let path = match self.value(key)? {
-                Some(Value::String(s)) => s,
-                Some(other) => {
-                    return Err(self.bad(key, format!("expected a path string, got {other}")));
-                }
-                None => default.to_string(),
-            };
-            if !path.starts_with('/') {
-                return Err(self.bad(key, format!("must start with `/`, e.g. \"{default}\"")));
-            }
-            Ok(path)
-        };
-        Ok(SearchConfig {
-            base,
-            base_path: path_value("searchBasePath", DEFAULT_SEARCH_BASE_PATH)?,
-            tag_base_path: path_value("tagBasePath", DEFAULT_TAG_BASE_PATH)?,
-        })
+        let resolved: Map<String, Value> = ["searchBasePath", "tagBasePath"]
+            .into_iter()
+            .filter_map(|k| Some((k.to_string(), self.value(k).ok()??)))
+            .collect();
+        search::from_legacy(&resolved, &host).map_err(|(key, m)| self.bad(&key, m))
     }
 }

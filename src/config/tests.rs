@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::SearchSource;
 use serde_json::json;
 
 const FILE: &str = "/proj/config.json";
@@ -59,8 +60,16 @@ fn development_is_the_default_stage_and_resolves_port_into_the_base_url() {
     );
     assert!(!c.enforce_whitelist);
     assert_eq!(c.max_token_age, Duration::from_secs(86400));
-    assert_eq!(c.search.base.as_str(), "https://www.hascode.com/");
-    assert_eq!(c.search.tag_base_path, "/tag/");
+    assert_eq!(
+        c.search.source,
+        SearchSource::ByTag {
+            template: "https://www.hascode.com/wp-content/byTag.php?tag={tag}".into()
+        }
+    );
+    assert_eq!(
+        c.search.tag_url.as_deref(),
+        Some("https://www.hascode.com/tag/{tag}/")
+    );
 }
 
 #[test]
@@ -84,7 +93,10 @@ fn node_env_selects_the_stage_and_variables_come_from_the_environment() {
         }
     );
     assert!(c.enforce_whitelist && c.whitelist.allows("api.hipchat.com"));
-    assert_eq!(c.search.base.as_str(), "https://www.hascode.com/");
+    assert_eq!(
+        c.search.home_page().as_deref(),
+        Some("https://www.hascode.com")
+    );
 }
 
 #[test]
@@ -235,15 +247,23 @@ fn search_settings_are_validated() {
     config["development"]["searchHost"] = json!("http://127.0.0.1:8081");
     config["development"]["searchBasePath"] = json!("/search?q=");
     let c = load(config.clone(), None, &[]).unwrap();
-    assert_eq!(c.search.base.as_str(), "http://127.0.0.1:8081/");
-    assert_eq!(c.search.base_path, "/search?q=");
+    assert_eq!(
+        c.search.source,
+        SearchSource::ByTag {
+            template: "http://127.0.0.1:8081/search?q={tag}".into()
+        }
+    );
     config["development"]["searchBasePath"] = json!("search?q=");
     assert!(message(load(config.clone(), None, &[]).unwrap_err()).contains("searchBasePath"));
     config["development"]
         .as_object_mut()
         .unwrap()
         .remove("searchHost");
-    assert!(message(load(config, None, &[]).unwrap_err()).contains("searchHost"));
+    let err = message(load(config, None, &[]).unwrap_err());
+    assert!(
+        err.contains("`search`") && err.contains("\"wordpress\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -441,5 +461,44 @@ fn tls_settings_on_a_plain_redis_url_are_a_warning_not_an_error() {
                 && w.contains("rediss://:***@cache.example:6380")),
         "{:?}",
         c.warnings
+    );
+}
+
+#[test]
+fn a_search_object_names_the_source_and_the_old_keys_are_then_ignored() {
+    let mut config = template();
+    config["development"]["search"] = json!({"source": "feed", "url": "https://blog.example/tags/{tag}/index.xml", "tagUrl": "https://blog.example/tags/{tag}/", "colour": 1});
+    let c = load(config.clone(), None, &[]).unwrap();
+    assert_eq!(
+        c.search.source,
+        SearchSource::Feed {
+            template: "https://blog.example/tags/{tag}/index.xml".into()
+        }
+    );
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("`searchHost`") && w.contains("ignored")),
+        "{:?}",
+        c.warnings
+    );
+    assert!(
+        c.warnings.iter().any(|w| w.contains("`search.colour`")),
+        "{:?}",
+        c.warnings
+    );
+    config["development"]["search"] = json!({"source": "file", "path": "articles.json"});
+    let c = load(config.clone(), None, &[]).unwrap();
+    assert_eq!(
+        c.search.source,
+        SearchSource::File {
+            path: "/proj/articles.json".into()
+        }
+    );
+    config["development"]["search"] = json!({"source": "feed", "url": "https://x/feed"});
+    let err = message(load(config, None, &[]).unwrap_err());
+    assert!(
+        err.contains("`search.url`") && err.contains("{tag}"),
+        "{err}"
     );
 }

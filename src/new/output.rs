@@ -107,8 +107,10 @@ pub fn summary(location: &Location, full_path: &Path, written: &Written, git: &O
     if !location.is_current_dir {
         let _ = writeln!(out, "  cd {}", shell_quote(&location.dir.to_string_lossy()));
     }
-    out.push_str("  connect dev --tunnel     # run it, reachable from the internet\n");
-    out.push_str("  connect dev --emulate    # or try it in a local HipChat\n");
+    out.push_str("  connect dev --emulate    # run it beside a local HipChat, then type /hascode rust there\n");
+    out.push_str(
+        "  connect dev --tunnel     # or run it on a public URL for a real HipChat (needs ngrok)\n",
+    );
     out
 }
 

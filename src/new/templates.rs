@@ -181,9 +181,22 @@ fn collect_files(dir: &'static Dir<'static>, root: &Path, out: &mut Vec<(PathBuf
 }
 
 /// Catches a template that renders something broken before anything is
-/// written: every JSON file of a project must parse.
+/// written: every JSON file of a project must parse, strictly (the
+/// descriptor, read by HipChat) or with comments (`config.json` and the
+/// articles file, read by connect).
 fn check_output(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    if path.extension().is_some_and(|ext| ext == "json") {
+    if path.extension().is_none_or(|ext| ext != "json") {
+        return Ok(());
+    }
+    let lenient = matches!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some("config.json" | "articles.json")
+    );
+    if lenient {
+        let text = std::str::from_utf8(contents)
+            .with_context(|| format!("`{}` is not UTF-8", path.display()))?;
+        crate::config::parse_text(text).map_err(|e| anyhow!("`{}`: {e}", path.display()))?;
+    } else {
         serde_json::from_slice::<serde_json::Value>(contents)
             .with_context(|| format!("`{}` is not valid JSON", path.display()))?;
     }

@@ -2,6 +2,7 @@
 //! autoescaped) with the context agreed in the project layout:
 //!
 //! - `reply.html`: `term`, `blog_url`, `tag_url`, `total`, `hits`, `more`, `omitted`
+//!   (`blog_url` and `tag_url` are `""` when the source does not know them)
 //! - `usage.html`: `command`, `blog_url`
 //! - `unavailable.html`: `term`, `blog_url`
 //!
@@ -59,10 +60,12 @@ pub enum ReplyKind<'a> {
     Results {
         /// The term searched.
         term: &'a str,
-        /// The blog's page for the term.
+        /// The blog's page for the term (`""` when unknown).
         tag_url: &'a str,
-        /// Everything the blog found, in its order.
+        /// The first articles the blog found, in its order.
         hits: &'a [Hit],
+        /// How many it found in all (at least `hits.len()`).
+        total: usize,
         /// How many hits to list at most.
         max_displayed: usize,
     },
@@ -134,6 +137,7 @@ impl Replies {
                 term: "sample",
                 tag_url: blog,
                 hits: &sample,
+                total: 2,
                 max_displayed: 1,
             },
         )?;
@@ -142,6 +146,7 @@ impl Replies {
 
     /// Renders a reply of at most [`MAX_MESSAGE_CHARS`] characters.
     pub fn render(&self, blog_url: &str, kind: &ReplyKind<'_>) -> Result<String, ReplyError> {
+        let blog_url = if is_web_url(blog_url) { blog_url } else { "" };
         match *kind {
             ReplyKind::Usage { command } => {
                 let mut ctx = Context::new();
@@ -159,9 +164,10 @@ impl Replies {
                 term,
                 tag_url,
                 hits,
+                total,
                 max_displayed,
             } => shorten_term(term, |term| {
-                self.results(term, blog_url, tag_url, hits, max_displayed)
+                self.results(term, blog_url, tag_url, hits, total, max_displayed)
             }),
         }
     }
@@ -172,8 +178,11 @@ impl Replies {
         blog_url: &str,
         tag_url: &str,
         hits: &[Hit],
+        total: usize,
         max_displayed: usize,
     ) -> Result<String, ReplyError> {
+        let tag_url = if is_web_url(tag_url) { tag_url } else { "" };
+        let total = total.max(hits.len());
         let shown: Vec<&Hit> = hits
             .iter()
             .filter(|h| is_web_url(&h.url))
@@ -184,9 +193,9 @@ impl Replies {
                 term,
                 blog_url,
                 tag_url,
-                total: hits.len(),
+                total,
                 hits: &shown[..count],
-                more: hits.len() > count,
+                more: total > count,
                 omitted: shown.len() - count,
             };
             let ctx =

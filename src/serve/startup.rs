@@ -125,6 +125,8 @@ async fn serve(
         .build()
         .context("cannot build the HTTP client")?;
     let host = HostClient::new(http.clone());
+    let search = Search::new(http, config.search.clone(), config.max_results_displayed)
+        .map_err(crate::error::usage)?;
     let state = Arc::new(AppState {
         descriptor_json,
         scope: join_scopes(&descriptor.scopes),
@@ -133,7 +135,7 @@ async fn serve(
         tenants: TenantCache::default(),
         store: store.clone(),
         host,
-        search: Search::new(http, config.search.clone()),
+        search,
         replies,
         whitelist: config.whitelist.clone(),
         enforce_whitelist: config.enforce_whitelist,
@@ -151,13 +153,14 @@ async fn serve(
     if under_dev {
         tracing::debug!(stage = %config.stage, store = %store.describe(), "ready");
     } else {
-        tracing::info!(stage = %config.stage, store = %store.describe(), "ready");
+        tracing::info!(stage = %config.stage, store = %store.describe(), search = %state.search.describe(), "ready");
         // One write, errors ignored: a closed stdout must not stop the server.
         let banner = format!(
-            "connect serve: {} ({}) listening on {local}\n  base URL:   {base}\n  descriptor: {base}/atlassian-connect.json\n  store:      {}\n",
+            "connect serve: {} ({}) listening on {local}\n  base URL:   {base}\n  descriptor: {base}/atlassian-connect.json\n  store:      {}\n  search:     {}\n",
             state.descriptor.name,
             config.stage,
-            store.describe()
+            store.describe(),
+            state.search.describe()
         );
         use std::io::Write;
         let mut out = std::io::stdout().lock();

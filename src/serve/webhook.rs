@@ -144,18 +144,19 @@ pub async fn room_message(
         )
     } else {
         match app.search.search(term).await {
-            Ok(hits) => {
-                let tag_url = app.search.tag_url(term);
+            Ok(found) => {
+                let tag_url = found.tag_url.clone().unwrap_or_default();
                 let kind = ReplyKind::Results {
                     term,
                     tag_url: &tag_url,
-                    hits: hits.as_slice(),
+                    hits: &found.hits,
+                    total: found.total,
                     max_displayed: app.max_results_displayed,
                 };
                 (app.replies.render(&blog_url, &kind), Color::Green)
             }
             Err(err) => {
-                tracing::warn!(tenant = %tenant.oauth_id, error = %err, "blog search failed");
+                tracing::warn!(tenant = %tenant.oauth_id, %term, error = %err, "blog search failed");
                 (
                     app.replies
                         .render(&blog_url, &ReplyKind::Unavailable { term }),

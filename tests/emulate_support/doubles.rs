@@ -119,9 +119,9 @@ pub fn new_project(parent: &Path, blog: &Blog, port: u16) -> std::path::PathBuf 
     let dir = parent.join("blogsearch");
     let config_path = dir.join("config.json");
     let text = std::fs::read_to_string(&config_path).expect("config.json");
-    let mut config: Value = serde_json::from_str(&text).expect("config.json is JSON");
+    let mut config: Value = connect::config::parse_text(&text).expect("config.json parses");
     let dev = &mut config["development"];
-    dev["searchHost"] = json!(blog.url);
+    dev["search"] = json!({"source": "byTag", "url": format!("{}/wp-content/byTag.php?tag={{tag}}", blog.url), "tagUrl": format!("{}/tag/{{tag}}/", blog.url)});
     dev["port"] = json!(port);
     dev["localBaseUrl"] = json!(format!("http://127.0.0.1:{port}"));
     std::fs::write(&config_path, config.to_string()).expect("config.json written");

@@ -53,7 +53,7 @@ fn force_overwrites_only_the_templates_files_and_keeps_the_rest() {
         .args(["blogsearch", "--force", "--no-git"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("(8 files, 1 of them overwritten)"));
+        .stdout(predicate::str::contains("(9 files, 1 of them overwritten)"));
     assert_eq!(
         fs::read_to_string(project.join("notes.txt")).unwrap(),
         "keep me\n"
@@ -64,7 +64,7 @@ fn force_overwrites_only_the_templates_files_and_keeps_the_rest() {
             .starts_with("# blogsearch")
     );
     let files = tree(&project);
-    assert_eq!(files.len(), 9, "{:?}", files.keys());
+    assert_eq!(files.len(), 10, "{:?}", files.keys());
     assert!(
         files.keys().all(|name| !name.ends_with(".tmp")),
         "no temporary file left"

@@ -30,8 +30,60 @@ fn results<'a>(term: &'a str, hits: &'a [Hit], max: usize) -> ReplyKind<'a> {
         term,
         tag_url: "https://blog.example/tag/x/",
         hits,
+        total: hits.len(),
         max_displayed: max,
     }
+}
+
+fn scaffold() -> Replies {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/hipchat/templates");
+    Replies::load(&dir).unwrap()
+}
+
+#[test]
+fn the_total_can_be_more_than_the_hits_the_source_returned() {
+    let hits: Vec<Hit> = (1..=10).map(hit).collect();
+    let kind = ReplyKind::Results {
+        term: "rust",
+        tag_url: "https://blog.example/tag/rust/",
+        hits: &hits,
+        total: 42,
+        max_displayed: 10,
+    };
+    let text = scaffold().render("https://blog.example", &kind).unwrap();
+    assert!(text.contains("tagged <b>rust</b>: 42 results"), "{text}");
+    assert!(
+        text.contains(r#"<a href="https://blog.example/tag/rust/">Show all 42 results</a>"#),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_a_home_page_or_tag_page_the_scaffold_names_the_blog_without_links() {
+    let hits: Vec<Hit> = (1..=12).map(hit).collect();
+    let kind = ReplyKind::Results {
+        term: "rust",
+        tag_url: "",
+        hits: &hits,
+        total: 12,
+        max_displayed: 10,
+    };
+    let text = scaffold().render("", &kind).unwrap();
+    assert!(
+        text.starts_with("<p>Articles on the blog tagged <b>rust</b>: 12 results</p>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<p>And 2 more.</p>") && !text.contains("Show all"),
+        "{text}"
+    );
+    let none = scaffold()
+        .render("", &ReplyKind::Unavailable { term: "rust" })
+        .unwrap();
+    assert!(
+        none.contains("Sorry, the blog cannot be searched") && !none.contains("href"),
+        "{none}"
+    );
 }
 
 #[test]

@@ -24,6 +24,7 @@ pub use crate::config::StoreConfig;
 pub use embedded::EmbeddedStore;
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
+pub(crate) use tls::certificate_problem;
 pub use types::{CachedToken, Tenant, now_unix};
 
 /// Why a store operation failed. Messages never contain secrets or tokens.

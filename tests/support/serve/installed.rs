@@ -25,6 +25,24 @@ pub struct Installed {
 pub async fn installed() -> Installed {
     let blog = Blog::start();
     let project = Project::new(&blog.url());
+    start_installed(blog, project).await
+}
+
+/// Like [`installed`], the development stage searching with this
+/// `search` setting (instead of the byTag blog double's old keys).
+pub async fn installed_searching(search: Value) -> Installed {
+    let blog = Blog::start();
+    let mut stage = Project::stage(&blog.url(), serde_json::json!({"adapter": "memory"}));
+    let settings = stage.as_object_mut().unwrap();
+    for old in ["searchHost", "searchBasePath", "tagBasePath"] {
+        settings.remove(old);
+    }
+    settings.insert("search".into(), search);
+    let project = Project::with_stage(serde_json::json!({"development": stage}));
+    start_installed(blog, project).await
+}
+
+async fn start_installed(blog: Blog, project: Project) -> Installed {
     let serve = Serve::start(project.path(), &[], &[]);
     let hipchat = HipChat::start();
     let client = client();

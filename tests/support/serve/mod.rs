@@ -11,10 +11,11 @@ pub mod installed;
 pub mod process;
 pub mod project;
 pub mod signed;
+pub mod sources;
 
 pub use blog::{Blog, BlogMode};
 pub use host::HipChat;
-pub use installed::{ID, SECRET, installed};
+pub use installed::{ID, SECRET, installed, installed_searching};
 pub use process::Serve;
 pub use project::Project;
 
