@@ -376,6 +376,11 @@ impl Search {
                 let mut tags = self.tags.lock().unwrap_or_else(|p| p.into_inner());
                 if tags.len() >= CACHE_TERMS * 4 {
                     tags.retain(|_, (at, _)| at.elapsed() < TAG_TTL);
+                    if tags.len() >= CACHE_TERMS * 2 {
+                        // Still full of live entries: start over rather
+                        // than scan the map at every insert.
+                        tags.clear();
+                    }
                 }
                 tags.insert(slug.clone(), (Instant::now(), tag.clone()));
                 tag

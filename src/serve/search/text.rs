@@ -41,6 +41,10 @@ pub fn slug(term: &str) -> String {
 /// An HTML title (`title.rendered`, an Atom `type="html"` title) as plain
 /// text: markup dropped, entities decoded once, whitespace collapsed.
 pub fn plain_from_html(html: &str) -> String {
+    if !html.contains('<') {
+        // No markup (the usual title): decoding the entities is all.
+        return collapse(&html_escape::decode_html_entities(html));
+    }
     // With no tags allowed, ammonia keeps only the text (entity-escaped).
     let text = ammonia::Builder::empty().clean(html).to_string();
     collapse(&html_escape::decode_html_entities(&text))
