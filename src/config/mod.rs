@@ -9,7 +9,7 @@
 
 mod env;
 mod hosts;
-mod keys;
+pub(crate) mod keys;
 mod peek;
 mod reader;
 mod search;

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::fields::{FieldError, Obj};
+use super::modules::{ModuleError, Modules};
 
 /// The placeholder the old stack's descriptors use for the add-on's base URL.
 pub const BASE_URL_PLACEHOLDER: &str = "{{localBaseUrl}}";
@@ -26,7 +27,45 @@ pub enum DescriptorError {
         /// What is wrong with it and, where possible, how to fix it.
         problem: String,
     },
+    /// Its UI modules have bad fields, every one of them listed.
+    #[error("invalid descriptor: {}", list_module_errors(.0))]
+    Modules(Vec<ModuleError>),
 }
+
+fn list_module_errors(errors: &[ModuleError]) -> String {
+    let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    match shown.len() {
+        1 => shown.join(""),
+        n => format!("{n} problems: {}", shown.join("; ")),
+    }
+}
+
+/// The scopes HipChat knew (PROTOCOL.md, "More REST calls").
+pub const SCOPES: &[&str] = &[
+    "send_notification",
+    "send_message",
+    "view_room",
+    "view_group",
+    "view_messages",
+    "admin_room",
+    "admin_group",
+    "manage_rooms",
+    "import_data",
+];
+
+/// The capabilities HipChat knew; a key close to one of them is a typo.
+pub const CAPABILITIES: &[&str] = &[
+    "hipchatApiConsumer",
+    "installable",
+    "webhook",
+    "configurable",
+    "glance",
+    "webPanel",
+    "dialog",
+    "action",
+    "externalPage",
+    "oauth2Provider",
+];
 
 /// How HipChat authenticates a webhook delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -79,6 +118,8 @@ pub struct Descriptor {
     pub allow_global: bool,
     /// Every webhook, whatever its event.
     pub webhooks: Vec<Webhook>,
+    /// Its UI modules (glances, sidebars, dialogs, actions, pages).
+    pub modules: Modules,
     /// The whole document as parsed, for UI modules and anything else.
     pub raw: Value,
 }
@@ -123,6 +164,22 @@ impl Descriptor {
                 problem: "is empty; list at least one scope, e.g. [\"send_notification\"]".into(),
             });
         }
+        if let Some((i, unknown)) = scopes
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !SCOPES.contains(&s.as_str()))
+        {
+            let hint = crate::config::keys::did_you_mean(unknown, SCOPES)
+                .map(|s| format!("did you mean {s:?}? "))
+                .unwrap_or_default();
+            return Err(DescriptorError::Invalid {
+                field: format!("{}[{i}]", consumer.path_of("scopes")),
+                problem: format!(
+                    "is {unknown:?}, not a HipChat scope; {hint}the scopes are {}",
+                    SCOPES.join(", ")
+                ),
+            });
+        }
         let from_name = consumer.opt_str("fromName")?.map(str::to_owned);
 
         let (installable, installable_path) = caps.req_obj("installable")?;
@@ -132,6 +189,18 @@ impl Descriptor {
         let allow_global = installable.opt_bool("allowGlobal")?.unwrap_or(true);
 
         let webhooks = parse_webhooks(&caps)?;
+        let caps_map = caps.map();
+        if let Some((typo, known)) = caps_map.keys().find_map(|k| {
+            (!CAPABILITIES.contains(&k.as_str()))
+                .then(|| crate::config::keys::did_you_mean(k, CAPABILITIES).map(|m| (k, m)))
+                .flatten()
+        }) {
+            return Err(DescriptorError::Invalid {
+                field: caps.path_of(typo),
+                problem: format!("is not a HipChat capability; did you mean {known:?}?"),
+            });
+        }
+        let modules = Modules::parse(caps_map, &caps_path).map_err(DescriptorError::Modules)?;
         Ok(Descriptor {
             key,
             name,
@@ -144,6 +213,7 @@ impl Descriptor {
             allow_room,
             allow_global,
             webhooks,
+            modules,
             raw,
         })
     }

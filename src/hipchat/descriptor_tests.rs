@@ -157,3 +157,43 @@ fn checks_requested_scopes_against_the_declared_ones() {
     assert!(d.allows_scopes(&["send_notification"]));
     assert!(!d.allows_scopes(&["send_notification", "admin_room"]));
 }
+
+#[test]
+fn an_unknown_scope_is_named_with_the_closest_one() {
+    let mut v = seed();
+    v["capabilities"]["hipchatApiConsumer"]["scopes"] = json!(["send_notification", "view_rooms"]);
+    let err = parse(v).expect_err("an unknown scope").to_string();
+    assert!(
+        err.contains("`capabilities.hipchatApiConsumer.scopes[1]`"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean \"view_room\""), "{err}");
+}
+
+#[test]
+fn a_misspelt_capability_is_an_error_and_other_keys_are_left_alone() {
+    let mut v = seed();
+    v["capabilities"]["glances"] = json!([]);
+    let err = parse(v).expect_err("a typo").to_string();
+    assert!(err.contains("`capabilities.glances`"), "{err}");
+    assert!(err.contains("did you mean \"glance\""), "{err}");
+    let mut v = seed();
+    v["capabilities"]["vendorExtension"] = json!({"anything": 1});
+    assert!(parse(v).is_ok());
+}
+
+#[test]
+fn every_bad_ui_module_field_is_listed_in_the_error() {
+    let mut v = seed();
+    v["capabilities"]["glance"] = json!([{"key": "g", "name": {"value": "G"}, "target": "nowhere"}]);
+    v["capabilities"]["webPanel"] = json!([{"key": "p", "url": "http://localhost:3000/p"}]);
+    let err = parse(v).expect_err("invalid modules");
+    let DescriptorError::Modules(errors) = &err else {
+        panic!("not a modules error: {err}");
+    };
+    assert_eq!(errors.len(), 2, "{err}");
+    let text = err.to_string();
+    assert!(text.starts_with("invalid descriptor: 2 problems: "), "{text}");
+    assert!(text.contains("`capabilities.webPanel[0].name` is missing"), "{text}");
+    assert!(text.contains("\"nowhere\""), "{text}");
+}

@@ -57,6 +57,11 @@ impl<'a> Obj<'a> {
         Obj { map, path }
     }
 
+    /// The object itself.
+    pub(crate) fn map(&self) -> &'a Map<String, Value> {
+        self.map
+    }
+
     /// The raw value of a key, treating `null` as absent.
     pub(crate) fn get(&self, key: &str) -> Option<&'a Value> {
         self.map.get(key).filter(|v| !v.is_null())

@@ -6,8 +6,10 @@
 pub mod capabilities;
 pub mod descriptor;
 pub mod fields;
+pub mod glance;
 pub mod host;
 pub mod jwt;
+pub mod modules;
 pub mod notification;
 pub mod sanitize;
 pub mod token;

@@ -27,6 +27,25 @@ fn cleaner() -> &'static ammonia::Builder<'static> {
     })
 }
 
+/// The tags a glance label keeps (PROTOCOL.md, Glances).
+pub const GLANCE_TAGS: &[&str] = &["b", "strong", "em", "i"];
+
+fn glance_cleaner() -> &'static ammonia::Builder<'static> {
+    static CLEANER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
+    CLEANER.get_or_init(|| {
+        let mut builder = ammonia::Builder::empty();
+        builder
+            .tags(GLANCE_TAGS.iter().copied().collect())
+            .clean_content_tags(HashSet::from(["script", "style"]));
+        builder
+    })
+}
+
+/// Reduces a glance label to `b`, `strong`, `em` and `i` (text kept).
+pub fn sanitize_glance_label(html: &str) -> String {
+    glance_cleaner().clean(html).to_string()
+}
+
 /// Reduces `html` to HipChat's tag set: unknown tags are dropped (their
 /// text kept), scripts removed, links limited to http(s)/mailto.
 pub fn sanitize_html(html: &str) -> String {
@@ -36,6 +55,14 @@ pub fn sanitize_html(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn glance_labels_keep_only_bold_and_italic() {
+        let clean = sanitize_glance_label(
+            r#"<b>3</b> <em>open</em> <a href="https://x">items</a><script>alert(1)</script><img src=x onerror=y>"#,
+        );
+        assert_eq!(clean, "<b>3</b> <em>open</em> items");
+    }
 
     #[test]
     fn keeps_hipchats_tags_and_safe_links() {
