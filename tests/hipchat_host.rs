@@ -13,6 +13,8 @@ mod deliveries;
 mod installs;
 #[path = "hipchat_host_support/rest_api.rs"]
 mod rest_api;
+#[path = "hipchat_host_support/ui.rs"]
+mod ui;
 
 use addon::{Behaviour, Reply};
 use connect::hipchat::host::{Host, HostOptions, RunningHost};

@@ -143,18 +143,9 @@ struct NewMessage {
 /// The user a message is sent as: the default one, or one named `from`
 /// with a stable id so JWT `sub` stays the same across messages.
 pub fn user_named(from: Option<&str>) -> User {
-    let Some(name) = from.map(str::trim).filter(|n| !n.is_empty()) else {
-        return User::default();
-    };
-    // FNV-1a: a stable id per name, kept clear of the default user's id 1.
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    User {
-        id: 1_000 + hash % 1_000_000_000,
-        name: name.to_owned(),
-        mention_name: name.chars().filter(|c| !c.is_whitespace()).collect(),
-        ..User::default()
+    match from.map(str::trim).filter(|n| !n.is_empty()) {
+        None => User::default(),
+        Some(name) => User::named(name),
     }
 }
 

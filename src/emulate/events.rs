@@ -21,7 +21,38 @@ pub fn sse_event(event: &HostEvent) -> (&'static str, Value) {
             return ("rooms", json!({"created": RoomView::from(room)}));
         }
         HostEvent::Chat { entry } => {
-            return ("message", to_json(&MessageView::from(entry)));
+            let name = if entry.to_user.is_some() {
+                "private"
+            } else {
+                "message"
+            };
+            return (name, to_json(&MessageView::from(entry)));
+        }
+        HostEvent::Topic { room_id, topic } => {
+            return ("topic", json!({"roomId": room_id, "topic": topic}));
+        }
+        HostEvent::Participants {
+            room_id,
+            participants,
+        } => {
+            return (
+                "participants",
+                json!({"roomId": room_id, "participants": participants}),
+            );
+        }
+        HostEvent::Glance {
+            oauth_id,
+            key,
+            scope,
+            content,
+        } => {
+            return (
+                "glance",
+                json!({"oauthId": oauth_id, "key": key, "scope": scope, "content": content}),
+            );
+        }
+        HostEvent::Updated { installation } => {
+            json!({"updated": InstallView::from(installation)})
         }
         HostEvent::Exchange { exchange } => {
             return ("exchange", to_json(&ExchangeView::from(exchange.as_ref())));
@@ -118,6 +149,15 @@ fn log_event(event: &HostEvent) {
         HostEvent::Uninstalled { oauth_id, key, .. } => {
             tracing::info!(%key, %oauth_id, "add-on uninstalled");
         }
+        HostEvent::Updated { installation } => tracing::info!(
+            key = %installation.key,
+            oauth_id = %installation.oauth_id,
+            "add-on updated from its changed descriptor"
+        ),
+        HostEvent::Topic { room_id, topic } => {
+            tracing::info!(room = room_id, %topic, "topic changed");
+        }
+        HostEvent::Participants { .. } | HostEvent::Glance { .. } => {}
         HostEvent::Exchange { exchange } => {
             let failed = exchange.error.is_some() || exchange.status.is_none_or(|s| s >= 400);
             if failed {

@@ -115,6 +115,7 @@ mod tests {
                 mention_name: "U".into(),
             }
         };
+        let author_kind = matches!(author, Author::AddOn { .. });
         ChatEntry {
             id: id.into(),
             room_id: 1,
@@ -126,6 +127,13 @@ mod tests {
             color: None,
             notify: false,
             card: None,
+            kind: match author_kind {
+                true => crate::hipchat::host::EntryKind::Notification,
+                false => crate::hipchat::host::EntryKind::Message,
+            },
+            parent_id: None,
+            link: None,
+            to_user: None,
         }
     }
 

@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use crate::hipchat::host::{
-    Author, ChatEntry, Delivery, Direction, Exchange, ExchangeKind, Installation, InstalledWebhook,
-    Room,
+    Author, ChatEntry, Delivery, Direction, EntryKind, Exchange, ExchangeKind, Installation,
+    InstalledWebhook, Room,
 };
 use crate::hipchat::jwt::Claims;
 use crate::hipchat::notification::{Color, MessageFormat};
@@ -73,22 +73,38 @@ pub struct MessageView {
     /// A notification's card, as sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub card: Option<serde_json::Value>,
+    /// The message it replies to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// The link it shares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// The recipient of a private message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_user: Option<u64>,
+    /// The sender's user id (messages typed by users).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<u64>,
 }
 
 impl From<&ChatEntry> for MessageView {
     fn from(entry: &ChatEntry) -> Self {
-        let (kind, sender, oauth_id, addon_key) = match &entry.author {
-            Author::User { name, .. } => (MessageKind::Message, name.clone(), None, None),
+        let kind = match entry.kind {
+            EntryKind::Message => MessageKind::Message,
+            EntryKind::Notification => MessageKind::Notification,
+        };
+        let (sender, oauth_id, addon_key, user_id) = match &entry.author {
+            Author::User { name, id, .. } => (name.clone(), None, None, Some(*id)),
             Author::AddOn {
                 oauth_id,
                 key,
                 name,
                 label,
             } => (
-                MessageKind::Notification,
                 label.clone().unwrap_or_else(|| name.clone()),
                 Some(oauth_id.clone()),
                 Some(key.clone()),
+                None,
             ),
         };
         MessageView {
@@ -106,6 +122,10 @@ impl From<&ChatEntry> for MessageView {
             addon_key,
             notify: entry.notify,
             card: entry.card.clone(),
+            parent_id: entry.parent_id.clone(),
+            link: entry.link.clone(),
+            to_user: entry.to_user,
+            user_id,
         }
     }
 }
@@ -315,6 +335,7 @@ mod tests {
     use super::*;
 
     fn entry(author: Author, message: &str, format: MessageFormat) -> ChatEntry {
+        let author_kind = matches!(author, Author::AddOn { .. });
         ChatEntry {
             id: "e1".into(),
             room_id: 1,
@@ -326,6 +347,13 @@ mod tests {
             color: None,
             notify: false,
             card: None,
+            kind: match author_kind {
+                true => crate::hipchat::host::EntryKind::Notification,
+                false => crate::hipchat::host::EntryKind::Message,
+            },
+            parent_id: None,
+            link: None,
+            to_user: None,
         }
     }
 

@@ -185,7 +185,8 @@ fn a_misspelt_capability_is_an_error_and_other_keys_are_left_alone() {
 #[test]
 fn every_bad_ui_module_field_is_listed_in_the_error() {
     let mut v = seed();
-    v["capabilities"]["glance"] = json!([{"key": "g", "name": {"value": "G"}, "target": "nowhere"}]);
+    v["capabilities"]["glance"] =
+        json!([{"key": "g", "name": {"value": "G"}, "target": "nowhere"}]);
     v["capabilities"]["webPanel"] = json!([{"key": "p", "url": "http://localhost:3000/p"}]);
     let err = parse(v).expect_err("invalid modules");
     let DescriptorError::Modules(errors) = &err else {
@@ -193,7 +194,13 @@ fn every_bad_ui_module_field_is_listed_in_the_error() {
     };
     assert_eq!(errors.len(), 2, "{err}");
     let text = err.to_string();
-    assert!(text.starts_with("invalid descriptor: 2 problems: "), "{text}");
-    assert!(text.contains("`capabilities.webPanel[0].name` is missing"), "{text}");
+    assert!(
+        text.starts_with("invalid descriptor: 2 problems: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("`capabilities.webPanel[0].name` is missing"),
+        "{text}"
+    );
     assert!(text.contains("\"nowhere\""), "{text}");
 }

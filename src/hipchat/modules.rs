@@ -49,7 +49,7 @@ pub enum Kind {
 }
 
 /// What a module opens when used (a glance's or an action's `target`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Target {
     /// The key of a webPanel, dialog or externalPage of the same add-on.
     pub key: String,
@@ -58,7 +58,7 @@ pub struct Target {
 }
 
 /// One condition (or a group of them) deciding visibility.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Condition {
     /// `{"condition": "user_is_admin", "params": {...}, "invert": false}`.
@@ -80,7 +80,7 @@ pub enum Condition {
 }
 
 /// A dialog button.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Button {
     /// Its key (sent with `dialog-button-click`).
     pub key: String,
@@ -91,7 +91,7 @@ pub struct Button {
 }
 
 /// A dialog's size: a named one, or width and height in CSS (px or %).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Size {
     /// `small`, `medium`, `large`, `xlarge`.
@@ -106,7 +106,7 @@ pub enum Size {
 }
 
 /// A dialog's options.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DialogOptions {
     /// `normal` or `warning`.
@@ -124,7 +124,7 @@ pub struct DialogOptions {
 }
 
 /// One UI module.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Module {
     /// Which kind.
@@ -152,7 +152,7 @@ pub struct Module {
 }
 
 /// Every UI module of a descriptor, in descriptor order within each kind.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Modules {
     /// All of them.
     pub all: Vec<Module>,
@@ -183,6 +183,8 @@ impl Modules {
         let mut p = Parser {
             errors: Vec::new(),
             modules: Vec::new(),
+            paths: Vec::new(),
+            broken: Vec::new(),
         };
         if let Some(value) = capabilities.get("configurable") {
             p.configurable(value, &format!("{path}.configurable"));
@@ -207,7 +209,7 @@ impl Modules {
                 Some(_) => p.error(&field, "must be a list of modules"),
             }
         }
-        p.check_keys_and_targets(path);
+        p.check_keys_and_targets();
         if p.errors.is_empty() {
             Ok(Modules { all: p.modules })
         } else {
@@ -236,6 +238,11 @@ impl Modules {
 struct Parser {
     errors: Vec<ModuleError>,
     modules: Vec<Module>,
+    /// Where each valid module is, for errors about its target.
+    paths: Vec<String>,
+    /// Keys of modules that had errors of their own: naming one as a
+    /// target is not a second mistake.
+    broken: Vec<String>,
 }
 
 impl Parser {
@@ -507,6 +514,7 @@ impl Parser {
             }
         };
         if url.is_some() {
+            self.paths.push(field.to_owned());
             self.modules.push(Module {
                 kind: Kind::Configurable,
                 key: "configurable".into(),
@@ -585,9 +593,13 @@ impl Parser {
             _ => None,
         };
         if self.errors.len() > errors_before {
+            if let Some(key) = key {
+                self.broken.push(key);
+            }
             return;
         }
         if let (Some(key), Some(name)) = (key, name) {
+            self.paths.push(field.to_owned());
             self.modules.push(Module {
                 kind,
                 key,
@@ -709,28 +721,38 @@ impl Parser {
     }
 
     /// Keys are unique, and every target names a module that can be opened.
-    fn check_keys_and_targets(&mut self, path: &str) {
+    fn check_keys_and_targets(&mut self) {
         let mut seen = std::collections::HashSet::new();
         let modules = self.modules.clone();
-        for m in &modules {
+        let paths = self.paths.clone();
+        for (m, path) in modules.iter().zip(&paths) {
             if m.kind != Kind::Configurable && !seen.insert(m.key.clone()) {
                 self.error(
-                    &format!("{path}: key {:?}", m.key),
-                    "is used by two modules; keys must be unique",
+                    &format!("{path}.key"),
+                    format!(
+                        "{:?} is used by another module too; keys must be unique",
+                        m.key
+                    ),
                 );
             }
         }
-        for m in &modules {
+        for (m, path) in modules.iter().zip(&paths) {
             let Some(target) = &m.target else { continue };
+            if self.broken.contains(&target.key) {
+                continue;
+            }
             let found = modules.iter().find(|t| t.key == target.key);
             match found.map(|t| t.kind) {
                 Some(Kind::WebPanel | Kind::Dialog | Kind::ExternalPage) => {}
                 Some(_) => self.error(
-                    &format!("{path}: {:?}.target", m.key),
-                    format!("names {:?}, which cannot be opened; name a webPanel, dialog or externalPage", target.key),
+                    &format!("{path}.target"),
+                    format!(
+                        "names {:?}, which cannot be opened; name a webPanel, dialog or externalPage",
+                        target.key
+                    ),
                 ),
                 None => self.error(
-                    &format!("{path}: {:?}.target", m.key),
+                    &format!("{path}.target"),
                     format!("names {:?}, which is not a module of this add-on", target.key),
                 ),
             }

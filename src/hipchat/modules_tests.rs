@@ -141,6 +141,22 @@ fn a_target_must_name_a_page_of_the_same_addon() {
 }
 
 #[test]
+fn a_target_naming_a_broken_module_is_not_a_second_error() {
+    let mut caps = template();
+    caps["dialog"][0]["options"]["size"] = json!("enormous");
+    let errors = parse(&caps).expect_err("invalid");
+    assert_eq!(fields(&errors), vec!["capabilities.dialog[0].options.size"]);
+}
+
+#[test]
+fn target_errors_name_the_module_by_its_path() {
+    let mut caps = template();
+    caps["action"][0]["target"] = json!("nowhere");
+    let errors = parse(&caps).expect_err("invalid");
+    assert_eq!(fields(&errors), vec!["capabilities.action[0].target"]);
+}
+
+#[test]
 fn keys_are_unique_and_well_formed() {
     let mut caps = template();
     caps["dialog"][0]["key"] = json!("sample.sidebar");
@@ -149,7 +165,8 @@ fn keys_are_unique_and_well_formed() {
     assert!(
         errors
             .iter()
-            .any(|e| e.problem.contains("used by two modules")),
+            .any(|e| e.field == "capabilities.dialog[0].key"
+                && e.problem.contains("used by another module")),
         "{errors:?}"
     );
 

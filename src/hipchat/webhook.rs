@@ -176,6 +176,18 @@ impl RoomMessageEvent {
     }
 }
 
+/// Any JSON as HipChat's servers wrote it (see
+/// [`RoomMessageEvent::to_hipchat_json`]): `serde_json::Value` maps are
+/// sorted, so keys come out in order.
+pub fn to_hipchat_json(value: &impl Serialize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, HipChatFormatter);
+    if value.serialize(&mut serializer).is_err() {
+        return serde_json::to_vec(value).unwrap_or_default();
+    }
+    out
+}
+
 /// Python's `json.dumps` separators, which HipChat's servers used.
 struct HipChatFormatter;
 

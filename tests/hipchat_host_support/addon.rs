@@ -43,6 +43,8 @@ pub struct Behaviour {
     /// Post "installed" to the room (with a fresh token) before answering
     /// the install, as the seed add-on does.
     pub announce: bool,
+    /// What `GET /glance` answers (when its `signed_request` verifies).
+    pub glance: Value,
 }
 
 impl Default for Behaviour {
@@ -51,9 +53,15 @@ impl Default for Behaviour {
             install_status: 204,
             reply: Reply::Empty,
             announce: false,
+            glance: json!({"label": {"type": "html", "value": "<b>3</b> open"},
+                           "status": {"type": "lozenge", "value": {"label": "NEW", "type": "new"}}}),
         }
     }
 }
+
+/// One glance query: its parameters, and the claims of its verified
+/// `signed_request` (or why it did not verify).
+pub type GlanceQuery = (Vec<(String, String)>, Result<jwt::Claims, String>);
 
 /// What the add-on saw.
 #[derive(Debug, Default, Clone)]
@@ -67,6 +75,9 @@ pub struct Seen {
     /// Uninstalled oauthIds, with the token endpoint's status for their
     /// credentials at that moment.
     pub uninstalls: Vec<(String, u16)>,
+    /// Glance queries: the query string's parameters and the verified claims
+    /// of its `signed_request` (or why it did not verify).
+    pub glance_queries: Vec<GlanceQuery>,
 }
 
 #[derive(Clone)]
@@ -136,6 +147,7 @@ pub async fn start(edit: impl FnOnce(&str, &mut Value), behaviour: Behaviour) ->
         .route("/installable", post(installed))
         .route("/installable/{id}", delete(uninstalled))
         .route("/webhook", post(webhook))
+        .route("/glance", get(glance))
         .with_state(addon);
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -221,6 +233,43 @@ async fn uninstalled(State(addon): State<AddOn>, Path(id): Path<String>) -> Stat
         .uninstalls
         .push((id, status));
     StatusCode::NO_CONTENT
+}
+
+async fn glance(
+    State(addon): State<AddOn>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let token = params
+        .iter()
+        .find(|(k, _)| k == "signed_request")
+        .map(|(_, v)| v.clone());
+    let secret = addon.secret.lock().expect("lock").clone();
+    let verified = match (token, secret) {
+        (Some(t), Some((_, secret, _))) => jwt::verify(
+            &t,
+            secret.as_bytes(),
+            &VerifyOptions::now(Duration::from_secs(900)),
+        )
+        .map(|v| v.claims)
+        .map_err(|e| e.to_string()),
+        _ => Err("no signed_request".to_owned()),
+    };
+    let ok = verified.is_ok();
+    addon
+        .seen
+        .lock()
+        .expect("lock")
+        .glance_queries
+        .push((params, verified));
+    if ok {
+        Json(addon.behaviour.glance.clone()).into_response()
+    } else {
+        StatusCode::UNAUTHORIZED.into_response()
+    }
 }
 
 async fn webhook(State(addon): State<AddOn>, headers: HeaderMap, body: Bytes) -> Response {

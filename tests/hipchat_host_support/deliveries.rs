@@ -22,6 +22,7 @@ async fn delivers_matching_messages_signed_with_the_add_ons_secret_and_posts_the
         name: "Achyut Pokhrel".into(),
         mention_name: "AchyutPokhrel".into(),
         timezone: "Europe/Berlin".into(),
+        ..User::default()
     };
     let posted = host
         .host()

@@ -2,25 +2,27 @@
 //! whose `room_message` webhook matches, signed when the webhook asks; a
 //! notification-shaped answer is posted to the room.
 
+use std::sync::Arc;
+
 use futures_util::future::join_all;
+use regex::Regex;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::exchange::{self, Outgoing};
-use super::model::{Author, ChatEntry, Delivery, ExchangeKind, Room, User};
+use super::model::{Author, ChatEntry, Delivery, ExchangeKind, User};
+use super::shapes::{mentioned, room_brief, user_brief};
 use super::state::{Shared, new_entry};
 use crate::hipchat::descriptor::WebhookAuth;
 use crate::hipchat::jwt::{self, Algorithm, Claims, Context};
 use crate::hipchat::notification::{MAX_MESSAGE_CHARS, MessageFormat, Notification};
-use crate::hipchat::webhook::{
-    Item, Message, Room as EventRoom, RoomMessageEvent, SelfLink, Sender,
-};
+use crate::hipchat::webhook::to_hipchat_json;
 
 /// What HipChat's webhook deliveries said they were.
 const USER_AGENT: &str = "HipChat.com";
 
 /// HipChat's JWTs lived an hour.
-const JWT_LIFETIME_SECS: u64 = 3600;
+pub(crate) const JWT_LIFETIME_SECS: u64 = 3600;
 
 /// Why a room message was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,17 +45,17 @@ pub struct Posted {
 }
 
 /// One webhook to call.
-struct Target {
-    oauth_id: String,
-    key: String,
-    secret: String,
-    webhook_id: u64,
-    url: String,
-    authentication: WebhookAuth,
+pub(crate) struct Target {
+    pub(crate) oauth_id: String,
+    pub(crate) key: String,
+    pub(crate) secret: String,
+    pub(crate) webhook_id: u64,
+    pub(crate) url: String,
+    pub(crate) authentication: WebhookAuth,
 }
 
 pub(crate) async fn post_message(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     room_id: u64,
     user: &User,
     text: &str,
@@ -66,6 +68,7 @@ pub(crate) async fn post_message(
         return Err(MessageError::TooLong(len));
     }
     let room = shared.ensure_room(room_id);
+    shared.ensure_user(user);
     let entry = new_entry(
         room_id,
         Author::User {
@@ -77,24 +80,54 @@ pub(crate) async fn post_message(
         MessageFormat::Text,
     );
     shared.add_chat(entry.clone());
-    let targets = targets(shared, room_id, text);
+    let api = shared.api_url();
+    let mentions: Vec<Value> = {
+        let inner = shared.lock();
+        mentioned(text, inner.users.values())
+            .iter()
+            .map(|u| user_brief(&api, u))
+            .collect()
+    };
+    let item = json!({
+        "message": {
+            "date": entry.date,
+            "from": user_brief(&api, user),
+            "id": entry.id,
+            "mentions": mentions,
+            "message": entry.message,
+            "type": "message",
+        },
+        "room": room_brief(&api, &room),
+    });
+    let targets = targets(shared, room_id, "room_message", None, |pattern| {
+        pattern.is_none_or(|re| re.is_match(text))
+    });
     let deliveries = join_all(
         targets
             .into_iter()
-            .map(|t| deliver(shared, t, &room, user, &entry)),
+            .map(|t| deliver(shared, t, "room_message", &item, room.id, Some(user), true)),
     )
     .await;
     Ok(Posted { entry, deliveries })
 }
 
-/// The matching room_message webhooks of the add-ons installed in the room
-/// (or globally), with live credentials.
-fn targets(shared: &Shared, room_id: u64, text: &str) -> Vec<Target> {
+/// The webhooks for `event` of the add-ons installed in the room (or
+/// globally), with live credentials, whose pattern (if any) `matches`;
+/// `except` leaves one installation out.
+pub(crate) fn targets(
+    shared: &Shared,
+    room_id: u64,
+    event: &str,
+    except: Option<&str>,
+    matches: impl Fn(Option<&Regex>) -> bool,
+) -> Vec<Target> {
     let inner = shared.lock();
     let mut out = Vec::new();
     for record in inner.installs.values() {
         let install = &record.installation;
-        if install.room_id.is_some_and(|r| r != room_id) {
+        if install.room_id.is_some_and(|r| r != room_id)
+            || except == Some(install.oauth_id.as_str())
+        {
             continue;
         }
         let Some(credential) = inner
@@ -106,14 +139,14 @@ fn targets(shared: &Shared, room_id: u64, text: &str) -> Vec<Target> {
         };
         for hook in &install.webhooks {
             let in_room = hook.room_id.is_none_or(|r| r == room_id);
-            let matches = match &hook.pattern {
-                None => true,
-                Some(_) => record
-                    .patterns
-                    .get(&hook.id)
-                    .is_some_and(|re| re.is_match(text)),
+            let pattern = hook.pattern.as_ref().map(|_| record.patterns.get(&hook.id));
+            let matched = match pattern {
+                None => matches(None),
+                // A pattern that did not compile matches nothing.
+                Some(None) => false,
+                Some(Some(re)) => matches(Some(re)),
             };
-            if hook.event == "room_message" && in_room && matches {
+            if hook.event == event && in_room && matched {
                 out.push(Target {
                     oauth_id: install.oauth_id.clone(),
                     key: install.key.clone(),
@@ -128,56 +161,44 @@ fn targets(shared: &Shared, room_id: u64, text: &str) -> Vec<Target> {
     out
 }
 
-/// HipChat's body for one webhook.
-fn event_body(
-    api: &str,
-    target: &Target,
-    room: &Room,
-    user: &User,
-    entry: &ChatEntry,
-) -> RoomMessageEvent {
-    RoomMessageEvent {
-        event: "room_message".into(),
-        item: Item {
-            message: Message {
-                date: entry.date.clone(),
-                from: Some(Sender {
-                    id: user.id,
-                    links: SelfLink {
-                        self_url: format!("{api}/user/{}", user.id),
-                    },
-                    mention_name: user.mention_name.clone(),
-                    name: user.name.clone(),
-                    version: Some("00000000".into()),
-                }),
-                id: entry.id.clone(),
-                mentions: Vec::new(),
-                message: entry.message.clone(),
-                kind: "message".into(),
-            },
-            room: EventRoom {
-                id: room.id,
-                links: SelfLink {
-                    self_url: format!("{api}/room/{}", room.id),
-                },
-                name: room.name.clone(),
-                version: Some("00000000".into()),
-            },
-        },
-        oauth_client_id: target.oauth_id.clone(),
-        webhook_id: target.webhook_id,
+/// The claims of a JWT the host signs for `oauth_id`, on behalf of `user`
+/// in `room_id`: webhooks, pages, glance queries, `HipChat.auth.withToken`.
+pub(crate) fn claims_for(oauth_id: &str, user: Option<&User>, room_id: Option<u64>) -> Claims {
+    let iat = jwt::unix_now();
+    let sub = user.map(|u| u.id.to_string());
+    Claims {
+        iss: oauth_id.to_owned(),
+        // 2014-era libraries read the user from `prn`.
+        prn: sub.clone(),
+        sub,
+        iat,
+        exp: iat + JWT_LIFETIME_SECS,
+        jti: Some(uuid::Uuid::new_v4().to_string()),
+        context: Some(Context {
+            room_id,
+            user_tz: user.map(|u| u.timezone.clone()),
+        }),
     }
 }
 
-async fn deliver(
-    shared: &Shared,
+/// POSTs one event to one webhook as HipChat did (`{event, item,
+/// oauth_client_id, webhook_id}`, signed when the webhook asks) and, with
+/// `post_reply`, posts a notification-shaped answer to the room.
+pub(crate) async fn deliver(
+    shared: &Arc<Shared>,
     target: Target,
-    room: &Room,
-    user: &User,
-    entry: &ChatEntry,
+    event: &str,
+    item: &Value,
+    room_id: u64,
+    user: Option<&User>,
+    post_reply: bool,
 ) -> Delivery {
-    let api = format!("{}/v2", shared.base_url().unwrap_or_default());
-    let body = Some(event_body(&api, &target, room, user, entry).to_hipchat_json());
+    let body = json!({
+        "event": event,
+        "item": item,
+        "oauth_client_id": target.oauth_id,
+        "webhook_id": target.webhook_id,
+    });
     let mut headers = vec![
         ("content-type".to_owned(), "application/json".to_owned()),
         ("user-agent".to_owned(), USER_AGENT.to_owned()),
@@ -185,19 +206,7 @@ async fn deliver(
     let mut claims = None;
     let mut sign_error = None;
     if target.authentication == WebhookAuth::Jwt {
-        let iat = jwt::unix_now();
-        let c = Claims {
-            iss: target.oauth_id.clone(),
-            sub: Some(user.id.to_string()),
-            prn: None,
-            iat,
-            exp: iat + JWT_LIFETIME_SECS,
-            jti: Some(uuid::Uuid::new_v4().to_string()),
-            context: Some(Context {
-                room_id: Some(room.id),
-                user_tz: Some(user.timezone.clone()),
-            }),
-        };
+        let c = claims_for(&target.oauth_id, user, Some(room_id));
         match jwt::sign(&c, target.secret.as_bytes(), Algorithm::HS256) {
             Ok(token) => headers.push(("authorization".into(), format!("JWT {token}"))),
             Err(e) => sign_error = Some(e.to_string()),
@@ -212,7 +221,7 @@ async fn deliver(
             method: Method::POST,
             url: target.url.clone(),
             headers,
-            body,
+            body: Some(to_hipchat_json(&body)),
             jwt_claims: claims,
             timeout: shared.options.request_timeout,
         },
@@ -225,13 +234,19 @@ async fn deliver(
         Ok(a) if !(200..300).contains(&a.status) => {
             error = Some(format!("the add-on answered HTTP {}", a.status));
         }
-        Ok(a) => match inline_notification(&a.body) {
+        Ok(a) if post_reply => match inline_notification(&a.body) {
             None => {}
             Some(Err(reason)) => error = Some(reason),
             Some(Ok(notification)) => {
-                reply = Some(shared.post_notification(room.id, &target.oauth_id, &notification));
+                reply = Some(post_notification(
+                    shared,
+                    room_id,
+                    &target.oauth_id,
+                    &notification,
+                ));
             }
         },
+        Ok(_) => {}
     }
     if error.is_some() {
         record.error.clone_from(&error);
@@ -246,6 +261,57 @@ async fn deliver(
         error,
         reply,
     }
+}
+
+/// Posts an add-on's notification to a room, then tells the other add-ons
+/// in the room (`room_notification`) in the background, as HipChat did.
+pub(crate) fn post_notification(
+    shared: &Arc<Shared>,
+    room_id: u64,
+    oauth_id: &str,
+    notification: &Notification,
+) -> ChatEntry {
+    let entry = shared.post_notification(room_id, oauth_id, notification);
+    let targets = targets(shared, room_id, "room_notification", Some(oauth_id), |_| {
+        true
+    });
+    if !targets.is_empty() {
+        let room = shared.ensure_room(room_id);
+        let api = shared.api_url();
+        let from = match &entry.author {
+            Author::AddOn { name, label, .. } => label.clone().unwrap_or_else(|| name.clone()),
+            Author::User { name, .. } => name.clone(),
+        };
+        let item = json!({
+            "message": {
+                "color": entry.color.unwrap_or_default(),
+                "date": entry.date,
+                "from": from,
+                "id": entry.id,
+                "mentions": [],
+                "message": entry.message,
+                "message_format": entry.message_format,
+                "type": "notification",
+            },
+            "room": room_brief(&api, &room),
+        });
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            for target in targets {
+                deliver(
+                    &shared,
+                    target,
+                    "room_notification",
+                    &item,
+                    room_id,
+                    None,
+                    false,
+                )
+                .await;
+            }
+        });
+    }
+    entry
 }
 
 /// A 2xx answer that is a JSON object with a `message` is a notification

@@ -310,6 +310,7 @@ fn register(
         scopes: descriptor.scopes.clone(),
         from_name: descriptor.from_name.clone(),
         webhooks,
+        modules: descriptor.modules.clone(),
         installed_at: unix_now(),
     };
     shared.lock().installs.insert(

@@ -23,12 +23,16 @@
 
 mod clients;
 mod clock;
-mod deliver;
+pub(crate) mod deliver;
 mod exchange;
+mod glances;
 mod install;
 mod limits;
 mod model;
+mod pages;
+mod people;
 mod routes;
+mod shapes;
 mod state;
 
 use std::net::SocketAddr;
@@ -39,12 +43,15 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 pub use deliver::{MessageError, Posted};
+pub use glances::{GlanceSource, GlanceState};
 pub use install::{InstallError, UninstallError, Uninstalled};
 pub use limits::{Quota, RateLimits};
 pub use model::{
-    Author, CapabilitiesFault, ChatEntry, Credentials, Delivery, Direction, Exchange, ExchangeKind,
-    HostEvent, Installation, InstalledWebhook, Room, User,
+    Author, CapabilitiesFault, ChatEntry, Credentials, Delivery, Direction, EntryKind, Exchange,
+    ExchangeKind, GlanceScope, HostEvent, Installation, InstalledWebhook, Room, User,
 };
+pub use pages::{PageError, SignedPage, SignedToken, Theme};
+pub use people::{MAX_SENT_MESSAGE_CHARS, MAX_TOPIC_CHARS, PeopleError, TopicSetter};
 
 use state::Shared;
 
@@ -64,6 +71,9 @@ pub struct HostOptions {
     pub group_name: String,
     /// Rooms that exist from the start (more are created on first use).
     pub rooms: Vec<Room>,
+    /// The group's users ([`User::defaults`]: an admin, a member, a guest).
+    /// Every user who is not a guest starts in every room.
+    pub users: Vec<User>,
     /// Timeout of descriptor fetches and webhook deliveries.
     pub request_timeout: Duration,
     /// Timeout of install and uninstall calls (the add-on calls back
@@ -94,6 +104,7 @@ impl Default for HostOptions {
                 id: 1,
                 name: "General".into(),
             }],
+            users: User::defaults(),
             request_timeout: Duration::from_secs(10),
             install_timeout: Duration::from_secs(30),
             exchange_history: 1000,
@@ -262,6 +273,8 @@ impl Host {
                 name: name.to_owned(),
             };
             inner.rooms.insert(id, room.clone());
+            let members = inner.default_participants();
+            inner.participants.insert(id, members);
             room
         };
         self.shared
@@ -346,6 +359,171 @@ impl Host {
     /// how add-ons handle a bad host during an install.
     pub fn set_capabilities_fault(&self, fault: Option<CapabilitiesFault>) {
         self.shared.lock().capabilities_fault = fault;
+    }
+
+    /// The group's users, by id.
+    pub fn users(&self) -> Vec<User> {
+        self.shared.lock().users.values().cloned().collect()
+    }
+
+    /// One user.
+    pub fn user(&self, id: u64) -> Option<User> {
+        self.shared.lock().users.get(&id).cloned()
+    }
+
+    /// Adds a user to the group if its id is new (a user who has not
+    /// entered any room).
+    pub fn add_user(&self, user: &User) {
+        self.shared.ensure_user(user);
+    }
+
+    /// Who is in a room, by id.
+    pub fn participants(&self, room_id: u64) -> Vec<User> {
+        let inner = self.shared.lock();
+        inner
+            .participants
+            .get(&room_id)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| inner.users.get(id).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A room's topic (empty when none was set).
+    pub fn topic(&self, room_id: u64) -> String {
+        self.shared
+            .lock()
+            .topics
+            .get(&room_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A user enters a room: the add-ons there get `room_enter`. Nothing
+    /// happens (no deliveries) if the user is already in it.
+    pub async fn enter_room(
+        &self,
+        room_id: u64,
+        user_id: u64,
+    ) -> Result<Vec<Delivery>, PeopleError> {
+        people::enter(&self.shared, room_id, user_id).await
+    }
+
+    /// A user leaves a room: the add-ons there get `room_exit`.
+    pub async fn leave_room(
+        &self,
+        room_id: u64,
+        user_id: u64,
+    ) -> Result<Vec<Delivery>, PeopleError> {
+        people::leave(&self.shared, room_id, user_id).await
+    }
+
+    /// A user sets a room's topic: the add-ons there get `room_topic_change`.
+    pub async fn set_topic(
+        &self,
+        room_id: u64,
+        user_id: u64,
+        topic: &str,
+    ) -> Result<Vec<Delivery>, PeopleError> {
+        people::set_topic(&self.shared, room_id, TopicSetter::User(user_id), topic).await
+    }
+
+    /// Private messages add-ons sent to a user, oldest first.
+    pub fn private_messages(&self, user_id: u64) -> Vec<ChatEntry> {
+        self.shared
+            .lock()
+            .private
+            .get(&user_id)
+            .map(|log| log.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// A fresh JWT for an installation on behalf of a user in a room, as
+    /// `HipChat.auth.withToken` hands one to an add-on's page.
+    pub fn sign_token(
+        &self,
+        oauth_id: &str,
+        user_id: u64,
+        room_id: u64,
+    ) -> Result<SignedToken, PageError> {
+        pages::token(&self.shared, oauth_id, user_id, room_id)
+    }
+
+    /// The signed URL of a module's page (or a glance's `queryUrl`) as the
+    /// host shows it to `user_id` in `room_id`.
+    pub fn sign_page(
+        &self,
+        oauth_id: &str,
+        module_key: &str,
+        user_id: u64,
+        room_id: u64,
+        theme: Theme,
+        xdmhost: Option<&str>,
+    ) -> Result<SignedPage, PageError> {
+        pages::page(
+            &self.shared,
+            oauth_id,
+            module_key,
+            user_id,
+            room_id,
+            theme,
+            xdmhost,
+        )
+    }
+
+    /// The content pushed for a glance as `user_id` sees it in `room_id`.
+    pub fn pushed_glance(
+        &self,
+        oauth_id: &str,
+        key: &str,
+        room_id: u64,
+        user_id: u64,
+    ) -> Option<(GlanceScope, crate::hipchat::glance::GlanceContent)> {
+        glances::pushed(&self.shared, oauth_id, key, room_id, user_id)
+    }
+
+    /// Every glance of an installation as `user_id` sees it in `room_id`:
+    /// pushed content, or what its `queryUrl` answers now.
+    pub async fn glances(
+        &self,
+        oauth_id: &str,
+        room_id: u64,
+        user_id: u64,
+    ) -> Result<Vec<GlanceState>, PageError> {
+        glances::current(&self.shared, oauth_id, room_id, user_id).await
+    }
+
+    /// What `HipChat.room.getRoomDetails` gives a page: `{id, name,
+    /// privacy, topic, ...}` as `GET /room/{id}` has them.
+    pub fn page_room_details(&self, room_id: u64) -> serde_json::Value {
+        routes::room_details(&self.shared, room_id, false)
+    }
+
+    /// What `HipChat.user.getCurrentUser` gives a page for a user.
+    pub fn page_user(&self, user: &User) -> serde_json::Value {
+        shapes::user_for_page(user)
+    }
+
+    /// Whether an installation declared a scope.
+    pub fn has_scope(&self, oauth_id: &str, scope: &str) -> bool {
+        self.shared
+            .lock()
+            .installs
+            .get(oauth_id)
+            .is_some_and(|r| r.installation.scopes.iter().any(|s| s == scope))
+    }
+
+    /// Records an exchange made on the host's behalf (e.g. a page loaded
+    /// through a forwarding address), giving it its id, and publishes it.
+    pub fn record_exchange(&self, exchange: Exchange) -> u64 {
+        self.shared.record(exchange)
+    }
+
+    /// Forgets every recorded exchange (the inspector's "clear").
+    pub fn clear_exchanges(&self) {
+        self.shared.lock().exchanges.clear();
     }
 
     /// Makes the next `n` REST API answers 429 with `Retry-After` of

@@ -19,7 +19,7 @@ pub struct Room {
     pub name: String,
 }
 
-/// A chat user (the sender of room messages).
+/// A chat user (the sender of room messages, the viewer of add-on pages).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
     /// User id (sent as `sub` in JWTs, as a string).
@@ -30,6 +30,14 @@ pub struct User {
     pub mention_name: String,
     /// Time zone sent as `context.user_tz`.
     pub timezone: String,
+    /// E-mail address.
+    pub email: String,
+    /// Job title.
+    pub title: String,
+    /// A group admin (`user_is_admin`, `is_group_admin`).
+    pub is_admin: bool,
+    /// A guest (`user_is_guest`; not a room member).
+    pub is_guest: bool,
 }
 
 impl Default for User {
@@ -39,8 +47,71 @@ impl Default for User {
             name: "Local User".into(),
             mention_name: "LocalUser".into(),
             timezone: "UTC".into(),
+            email: "local.user@example.com".into(),
+            title: "Developer".into(),
+            is_admin: true,
+            is_guest: false,
         }
     }
+}
+
+impl User {
+    /// The users a host starts with: an admin (the default user), a member
+    /// and a guest, so pages can be tried as each.
+    pub fn defaults() -> Vec<User> {
+        vec![
+            User::default(),
+            User {
+                id: 2,
+                name: "Room Member".into(),
+                mention_name: "RoomMember".into(),
+                email: "room.member@example.com".into(),
+                title: "Engineer".into(),
+                timezone: "Europe/Berlin".into(),
+                is_admin: false,
+                is_guest: false,
+            },
+            User {
+                id: 3,
+                name: "Visiting Guest".into(),
+                mention_name: "Guest".into(),
+                email: "guest@example.net".into(),
+                title: String::new(),
+                timezone: "America/New_York".into(),
+                is_admin: false,
+                is_guest: true,
+            },
+        ]
+    }
+
+    /// A user named `name` with a stable id derived from it (kept clear of
+    /// the default users' small ids), a member, not an admin.
+    pub fn named(name: &str) -> User {
+        // FNV-1a: the same name gets the same id in every run.
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let mention_name: String = name.chars().filter(|c| !c.is_whitespace()).collect();
+        User {
+            id: 1_000 + hash % 1_000_000_000,
+            name: name.to_owned(),
+            email: format!("{}@example.com", mention_name.to_lowercase()),
+            mention_name,
+            title: String::new(),
+            is_admin: false,
+            ..User::default()
+        }
+    }
+}
+
+/// What a chat entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A message: typed by a user, or sent by an add-on with `send_message`.
+    Message,
+    /// An add-on's notification.
+    Notification,
 }
 
 /// Who wrote a chat entry.
@@ -93,6 +164,15 @@ pub struct ChatEntry {
     pub notify: bool,
     /// A notification's card, as sent.
     pub card: Option<serde_json::Value>,
+    /// A message or a notification.
+    pub kind: EntryKind,
+    /// The message this one replies to (`POST room/{id}/reply`).
+    pub parent_id: Option<String>,
+    /// The link a `share/link` call shared.
+    pub link: Option<String>,
+    /// For a private message (`POST user/{id}/message`), its recipient; its
+    /// `room_id` is then 0.
+    pub to_user: Option<u64>,
 }
 
 /// A webhook registered for an installation: from its descriptor, or made
@@ -139,6 +219,8 @@ pub struct Installation {
     pub from_name: Option<String>,
     /// Its webhooks.
     pub webhooks: Vec<InstalledWebhook>,
+    /// Its UI modules.
+    pub modules: crate::hipchat::modules::Modules,
     /// When it was installed, Unix seconds.
     pub installed_at: u64,
 }
@@ -173,6 +255,11 @@ pub enum ExchangeKind {
     Notification,
     /// Any other REST API call.
     Api,
+    /// A page of the add-on shown by the host (iframe, window), or a request
+    /// that page made to its add-on through the host's forwarding origin.
+    Page,
+    /// A glance's `queryUrl`.
+    Glance,
 }
 
 impl ExchangeKind {
@@ -187,6 +274,8 @@ impl ExchangeKind {
             ExchangeKind::Token => "token",
             ExchangeKind::Notification => "notification",
             ExchangeKind::Api => "api",
+            ExchangeKind::Page => "page",
+            ExchangeKind::Glance => "glance",
         }
     }
 }
@@ -283,6 +372,48 @@ pub enum HostEvent {
         /// The exchange.
         exchange: Box<Exchange>,
     },
+    /// A room's topic changed.
+    Topic {
+        /// The room.
+        room_id: u64,
+        /// The new topic.
+        topic: String,
+    },
+    /// Someone entered or left a room.
+    Participants {
+        /// The room.
+        room_id: u64,
+        /// Who is in it now, by id.
+        participants: Vec<u64>,
+    },
+    /// An add-on pushed glance content (`None`: cleared).
+    Glance {
+        /// The installation.
+        oauth_id: String,
+        /// The glance's key.
+        key: String,
+        /// Whom it is for.
+        scope: GlanceScope,
+        /// The content.
+        content: Option<Box<crate::hipchat::glance::GlanceContent>>,
+    },
+    /// An installation was updated in place (a changed descriptor).
+    Updated {
+        /// The installation as it is now.
+        installation: Installation,
+    },
+}
+
+/// Whom pushed glance content is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum GlanceScope {
+    /// Everyone in the group (`POST /addon/ui`).
+    Group,
+    /// Everyone in a room (`POST /addon/ui/room/{id}`).
+    Room(u64),
+    /// One user, in every room (`POST /addon/ui/user/{id}`).
+    User(u64),
 }
 
 /// A deliberate fault in the capabilities document, to test how add-ons

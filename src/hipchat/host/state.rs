@@ -1,7 +1,7 @@
 //! The host's shared state. One lock around plain data, never held across
 //! an `.await`; events go out on a broadcast channel.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::Duration;
@@ -12,7 +12,11 @@ use tokio::sync::broadcast;
 use super::HostOptions;
 use super::clock;
 use super::limits::Limiter;
-use super::model::{Author, CapabilitiesFault, ChatEntry, Exchange, HostEvent, Installation, Room};
+use super::model::{
+    Author, CapabilitiesFault, ChatEntry, EntryKind, Exchange, GlanceScope, HostEvent,
+    Installation, Room, User,
+};
+use crate::hipchat::glance::GlanceContent;
 use crate::hipchat::notification::{MessageFormat, Notification};
 use crate::hipchat::sanitize::sanitize_html;
 
@@ -63,6 +67,16 @@ pub(crate) struct Inner {
     pub(crate) capabilities_fault: Option<CapabilitiesFault>,
     /// Set by `Host::set_token_lifetime`; `HostOptions::token_lifetime` until then.
     pub(crate) token_lifetime: Option<Duration>,
+    /// The group's users, by id.
+    pub(crate) users: BTreeMap<u64, User>,
+    /// Who is in each room (users not listed have not entered it).
+    pub(crate) participants: HashMap<u64, BTreeSet<u64>>,
+    /// Each room's topic (empty when unset).
+    pub(crate) topics: HashMap<u64, String>,
+    /// Glance content pushed by add-ons: (oauthId, glance key, for whom).
+    pub(crate) glances: HashMap<(String, String, GlanceScope), GlanceContent>,
+    /// Private messages, by recipient, oldest first.
+    pub(crate) private: HashMap<u64, VecDeque<ChatEntry>>,
 }
 
 /// State shared by every clone of a `Host` and its routes.
@@ -86,8 +100,18 @@ impl Shared {
             .build()?;
         let (events, _) = broadcast::channel(options.event_capacity.max(1));
         let mut inner = Inner::default();
+        for user in &options.users {
+            inner.users.insert(user.id, user.clone());
+        }
+        let members: BTreeSet<u64> = options
+            .users
+            .iter()
+            .filter(|u| !u.is_guest)
+            .map(|u| u.id)
+            .collect();
         for room in &options.rooms {
             inner.rooms.insert(room.id, room.clone());
+            inner.participants.insert(room.id, members.clone());
         }
         let base = options
             .public_base_url
@@ -130,6 +154,19 @@ impl Shared {
     pub(crate) fn set_base_url(&self, url: &str) {
         *self.base_url.write().unwrap_or_else(|e| e.into_inner()) =
             Some(url.trim_end_matches('/').to_owned());
+    }
+
+    /// `{base}/v2`, the `links.api` add-ons call.
+    pub(crate) fn api_url(&self) -> String {
+        format!("{}/v2", self.base_url().unwrap_or_default())
+    }
+
+    /// Adds `user` to the group's directory if its id is new.
+    pub(crate) fn ensure_user(&self, user: &User) {
+        self.lock()
+            .users
+            .entry(user.id)
+            .or_insert_with(|| user.clone());
     }
 
     /// Sets the base URL only if none is configured yet.
@@ -178,6 +215,8 @@ impl Shared {
                 name: format!("Room {id}"),
             };
             inner.rooms.insert(id, room.clone());
+            let members = inner.default_participants();
+            inner.participants.insert(id, members);
             room
         };
         self.publish(HostEvent::RoomCreated {
@@ -190,10 +229,13 @@ impl Shared {
     pub(crate) fn add_chat(&self, entry: ChatEntry) {
         {
             let mut inner = self.lock();
-            if matches!(entry.author, Author::AddOn { .. }) {
+            if entry.kind == EntryKind::Notification {
                 *inner.notifications.entry(entry.room_id).or_default() += 1;
             }
-            let log = inner.chat.entry(entry.room_id).or_default();
+            let log = match entry.to_user {
+                Some(user) => inner.private.entry(user).or_default(),
+                None => inner.chat.entry(entry.room_id).or_default(),
+            };
             log.push_back(entry.clone());
             while log.len() > self.options.chat_history.max(1) {
                 log.pop_front();
@@ -237,6 +279,7 @@ impl Shared {
             color: Some(notification.color),
             notify: notification.notify,
             card: notification.card.clone(),
+            kind: EntryKind::Notification,
             ..entry
         };
         self.add_chat(entry.clone());
@@ -252,6 +295,10 @@ pub(crate) fn new_entry(
     message_format: MessageFormat,
 ) -> ChatEntry {
     let micros = clock::unix_micros();
+    let kind = match author {
+        Author::User { .. } => EntryKind::Message,
+        Author::AddOn { .. } => EntryKind::Notification,
+    };
     ChatEntry {
         id: uuid::Uuid::new_v4().to_string(),
         room_id,
@@ -263,6 +310,21 @@ pub(crate) fn new_entry(
         color: None,
         notify: false,
         card: None,
+        kind,
+        parent_id: None,
+        link: None,
+        to_user: None,
+    }
+}
+
+impl Inner {
+    /// Who is in a new room: every user who is not a guest.
+    pub(crate) fn default_participants(&self) -> BTreeSet<u64> {
+        self.users
+            .values()
+            .filter(|u| !u.is_guest)
+            .map(|u| u.id)
+            .collect()
     }
 }
 

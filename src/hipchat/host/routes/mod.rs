@@ -1,17 +1,22 @@
 //! The host's HTTP API (what add-ons call): capabilities, OAuth2 token, and
 //! the REST v2 room calls, with HipChat's auth, limits and error envelope.
 
+mod glances;
+mod messages;
 mod oauth;
+mod people;
 mod record;
 mod rooms;
 mod webhooks;
+
+pub(crate) use rooms::room_details;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 
 use super::limits::Quota;
 use super::state::Shared;
@@ -31,6 +36,23 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(webhooks::list).post(webhooks::create),
         )
         .route("/v2/room/{room}/webhook/{id}", delete(webhooks::remove))
+        .route("/v2/room/{room}/participant", get(people::participants))
+        .route("/v2/room/{room}/member", get(people::members))
+        .route("/v2/room/{room}/topic", put(people::topic))
+        .route("/v2/room/{room}/message", post(messages::send))
+        .route("/v2/room/{room}/reply", post(messages::reply))
+        .route(
+            "/v2/room/{room}/share/link",
+            post(messages::share_link).put(messages::share_link),
+        )
+        .route("/v2/room/{room}/history", get(messages::history))
+        .route("/v2/room/{room}/history/latest", get(messages::latest))
+        .route("/v2/user", get(people::users))
+        .route("/v2/user/{user}", get(people::user))
+        .route("/v2/user/{user}/message", post(messages::private))
+        .route("/v2/addon/ui", post(glances::group))
+        .route("/v2/addon/ui/room/{room}", post(glances::room))
+        .route("/v2/addon/ui/user/{user}", post(glances::user))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             record::record,
@@ -171,6 +193,27 @@ pub(crate) fn authorize(
     scopes: &[&str],
     room: u64,
 ) -> Result<Caller, Limited> {
+    let (caller, home) = authorize_group(shared, headers, query, scopes)?;
+    if !shared.lock().rooms.contains_key(&room) {
+        return Err(caller.refuse(Refusal::NotFound(format!("Room {room} not found"))));
+    }
+    if let Some(home) = home.filter(|home| *home != room) {
+        return Err(caller.refuse(Refusal::Forbidden(format!(
+            "This add-on is installed in room {home} only and cannot act in room {room}"
+        ))));
+    }
+    Ok(caller)
+}
+
+/// Authenticates a REST call that concerns no one room (users, the group),
+/// counts it, and checks the scopes; also returns the room of a room
+/// install.
+pub(crate) fn authorize_group(
+    shared: &Shared,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    scopes: &[&str],
+) -> Result<(Caller, Option<u64>), Limited> {
     let Some(token) = access_token(headers, query) else {
         return Err(Refusal::Unauthorized(
             "Authentication required: send an access token as ?auth_token= or Authorization: Bearer"
@@ -225,15 +268,56 @@ pub(crate) fn authorize(
             scopes.join(", ")
         ))));
     }
-    if !inner.rooms.contains_key(&room) {
-        return Err(caller.refuse(Refusal::NotFound(format!("Room {room} not found"))));
+    Ok((caller, credential.room_id))
+}
+
+/// A JSON body, or a 400 naming what is wrong with it.
+pub(crate) fn json_body(caller: &Caller, body: &[u8]) -> Result<serde_json::Value, Limited> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(value),
+        Ok(_) => Err(caller.refuse(Refusal::BadRequest(
+            "The request body must be a JSON object".into(),
+        ))),
+        Err(e) => Err(caller.refuse(Refusal::BadRequest(format!(
+            "The request body is not valid JSON: {e}"
+        )))),
     }
-    if let Some(home) = credential.room_id.filter(|home| *home != room) {
-        return Err(caller.refuse(Refusal::Forbidden(format!(
-            "This add-on is installed in room {home} only and cannot act in room {room}"
+}
+
+/// The `start-index` and `max-results` of a paged call (HipChat's
+/// defaults: 0 and `default_max`, at most 1000).
+pub(crate) fn paging(
+    caller: &Caller,
+    query: Option<&str>,
+    default_max: usize,
+) -> Result<(usize, usize), Limited> {
+    let mut start = 0;
+    let mut max = default_max;
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let slot = match key.as_ref() {
+            "start-index" => &mut start,
+            "max-results" => &mut max,
+            _ => continue,
+        };
+        *slot = value.parse().map_err(|_| {
+            caller.refuse(Refusal::BadRequest(format!(
+                "{key} must be a whole number, not {value:?}"
+            )))
+        })?;
+    }
+    if max > 1000 {
+        return Err(caller.refuse(Refusal::BadRequest(format!(
+            "max-results is {max}; at most 1000"
         ))));
     }
-    Ok(caller)
+    Ok((start, max))
+}
+
+/// One query parameter.
+pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Parses a `{room}` path segment; HipChat answered 404 for unknown rooms.

@@ -2,17 +2,18 @@
 
 use std::sync::Arc;
 
+use super::{
+    Limited, Refusal, authorize, query_param, room_id, with_flood_headers, with_rate_headers,
+};
+use crate::hipchat::host::shapes::room_full;
+use crate::hipchat::host::state::Shared;
+use crate::hipchat::jwt::unix_now;
+use crate::hipchat::notification::Notification;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
-
-use super::{Limited, Refusal, authorize, room_id, with_flood_headers, with_rate_headers};
-use crate::hipchat::host::state::Shared;
-use crate::hipchat::jwt::unix_now;
-use crate::hipchat::notification::Notification;
 
 /// Posts an add-on's notification to a room: 204, or HipChat's error
 /// envelope (400 invalid body, 401 bad token, 403 scope or room, 404 room,
@@ -50,7 +51,12 @@ pub(crate) async fn notify(
         });
         return Ok(with_flood_headers(refusal.into_response(), &flood));
     }
-    shared.post_notification(room, &caller.oauth_id, &notification);
+    crate::hipchat::host::deliver::post_notification(
+        &shared,
+        room,
+        &caller.oauth_id,
+        &notification,
+    );
     let response = StatusCode::NO_CONTENT.into_response();
     Ok(with_rate_headers(
         with_flood_headers(response, &flood),
@@ -58,7 +64,8 @@ pub(crate) async fn notify(
     ))
 }
 
-/// A room's details, in HipChat's shape.
+/// A room's details, in HipChat's shape (`?expand=participants` gives the
+/// participants in full).
 pub(crate) async fn get_room(
     State(shared): State<Arc<Shared>>,
     Path(room): Path<String>,
@@ -68,28 +75,43 @@ pub(crate) async fn get_room(
     let room = room_id(&room)?;
     let scopes = ["view_room", "view_group", "admin_room", "manage_rooms"];
     let caller = authorize(&shared, &headers, query.as_deref(), &scopes, room)?;
-    let name = shared
-        .lock()
-        .rooms
-        .get(&room)
-        .map(|r| r.name.clone())
-        .unwrap_or_default();
-    let api = format!("{}/v2", shared.base_url().unwrap_or_default());
-    let body = json!({
-        "id": room,
-        "name": name,
-        "links": {
-            "self": format!("{api}/room/{room}"),
-            "webhooks": format!("{api}/room/{room}/webhook"),
-            "members": format!("{api}/room/{room}/member"),
-            "participants": format!("{api}/room/{room}/participant"),
-        },
-        "is_archived": false,
-        "is_guest_accessible": false,
-        "privacy": "public",
-        "topic": "",
-        "version": "00000000",
-        "xmpp_jid": format!("{room}_room@conf.localhost"),
-    });
+    let expand = query_param(query.as_deref(), "expand")
+        .is_some_and(|v| v.split(',').any(|e| e.trim() == "participants"));
+    let body = room_details(&shared, room, expand);
     Ok(with_rate_headers(Json(body).into_response(), &caller.quota))
+}
+
+/// `GET room/{id}` of an existing room.
+pub(crate) fn room_details(shared: &Shared, room: u64, expand: bool) -> serde_json::Value {
+    let (details, topic, participants, owner) = {
+        let inner = shared.lock();
+        let details = inner
+            .rooms
+            .get(&room)
+            .cloned()
+            .unwrap_or(crate::hipchat::host::Room {
+                id: room,
+                name: format!("Room {room}"),
+            });
+        let topic = inner.topics.get(&room).cloned().unwrap_or_default();
+        let participants: Vec<_> = inner
+            .participants
+            .get(&room)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| inner.users.get(id).cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let owner = inner.users.values().find(|u| u.is_admin).cloned();
+        (details, topic, participants, owner)
+    };
+    room_full(
+        &shared.api_url(),
+        &details,
+        &topic,
+        &participants,
+        owner.as_ref(),
+        expand,
+    )
 }
