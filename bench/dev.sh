@@ -37,7 +37,9 @@ bin="$(realpath "${CARGO_TARGET_DIR:-target}/release/connect")"
 work="$(mktemp -d)"
 pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    # nodemon runs in a process group of its own (setsid): killing the group
+    # takes the node it started too, which killing nodemon alone leaves behind.
+    for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$work"
 }
@@ -74,7 +76,7 @@ if command -v node >/dev/null && [ -d "$fixture/node_modules" ] && [ -x "$nodemo
     pids+=("$node_dev")
     nodemon_port="$(free_port)"
     (cd node-nodemon && PORT="$nodemon_port" AC_LOCAL_BASE_URL="http://localhost:$nodemon_port" SEARCH_HOST=http://127.0.0.1:9 \
-        exec "$nodemon" --ext js,json app.js >"$work/nodemon.log" 2>&1 </dev/null) &
+        exec setsid "$nodemon" --ext js,json app.js >"$work/nodemon.log" 2>&1 </dev/null) &
     pids+=($!)
     wait_line "$work/node.log" 'started node'
     wait_line "$work/nodemon.log" 'Add-on server running'

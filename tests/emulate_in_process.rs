@@ -1,15 +1,15 @@
 //! The emulator as a library, as `connect dev --emulate` runs it: bound on
-//! a free port, serving in the background, re-installing an add-on when its
-//! descriptor changes.
+//! a free port, serving in the background, taking an add-on's changed
+//! descriptor in place.
 
 mod emulate_support;
 
-use connect::emulate::{Emulator, EmulatorOptions};
+use connect::emulate::{Emulator, EmulatorOptions, Reinstalled};
 use emulate_support::addon::ScriptedAddon;
 use emulate_support::http_client;
 
 #[tokio::test]
-async fn runs_in_process_and_reinstalls_an_addon_from_the_same_descriptor_url() {
+async fn runs_in_process_and_updates_an_addon_from_the_same_descriptor_url_in_place() {
     let addon = ScriptedAddon::start().await;
     let emulator = Emulator::bind(
         "127.0.0.1:0".parse().expect("an address"),
@@ -24,17 +24,38 @@ async fn runs_in_process_and_reinstalls_an_addon_from_the_same_descriptor_url() 
         .reinstall(&descriptor, Some(1))
         .await
         .expect("installed");
+    let Reinstalled::Installed(first) = first else {
+        panic!("the first install is an install: {first:?}");
+    };
     let second = running
         .reinstall(&descriptor, Some(1))
         .await
-        .expect("reinstalled");
-    assert_ne!(
+        .expect("updated");
+    let Reinstalled::Updated(second) = second else {
+        panic!("the same add-on is updated in place: {second:?}");
+    };
+    assert_eq!(
         first.oauth_id, second.oauth_id,
-        "a reinstall mints new credentials"
+        "an update in place keeps the credentials"
     );
+    assert_eq!(
+        addon.installs().len(),
+        1,
+        "the add-on was not installed twice"
+    );
+    assert!(addon.uninstalls().is_empty());
+
+    // Another room is another installation: the old one goes.
+    let third = running
+        .reinstall(&descriptor, Some(2))
+        .await
+        .expect("reinstalled");
+    let Reinstalled::Installed(third) = third else {
+        panic!("a new room is a new install: {third:?}");
+    };
     let installs = running.host().installations();
     assert_eq!(installs.len(), 1, "the old installation was left behind");
-    assert_eq!(installs[0].oauth_id, second.oauth_id);
+    assert_eq!(installs[0].oauth_id, third.oauth_id);
     assert_eq!(addon.uninstalls(), vec![first.oauth_id.clone()]);
     assert_eq!(
         addon.installs()[1]["capabilitiesUrl"],

@@ -5,9 +5,10 @@
 //! [`DevEmulator::started`]; a background task then waits (bounded) for the
 //! descriptor to answer and installs the add-on if the descriptor it serves
 //! differs from the one last installed (the first start, an edited
-//! `atlassian-connect.json`, a new tunnel URL). A reinstall uninstalls the
-//! previous installation first (the add-on gets its `DELETE`, so its store
-//! drops that tenant), then installs afresh with new credentials.
+//! `atlassian-connect.json`, a new tunnel URL). A changed descriptor is
+//! applied to the installation in place (same credentials, no second install
+//! call, so the add-on posts no second "installed" notice); only a changed
+//! add-on key uninstalls and installs afresh.
 //!
 //! The descriptor is always fetched from the add-on's local URL. With
 //! `--tunnel` the add-on announces its public URL in the descriptor, so
@@ -154,14 +155,17 @@ async fn install_loop(host: Host, mut starts: mpsc::UnboundedReceiver<String>, s
             continue;
         }
         match crate::emulate::reinstall(&host, &url, Some(ROOM)).await {
-            Ok(install) => {
-                let verb = if last.is_some() {
-                    "reinstalled"
-                } else {
-                    "installed"
+            Ok(done) => {
+                let install = done.installation();
+                let verb = match (&done, last.is_some()) {
+                    (crate::emulate::Reinstalled::Updated(_), _) => {
+                        "updated (same credentials, no new install)"
+                    }
+                    (_, true) => "reinstalled",
+                    (_, false) => "installed",
                 };
                 status.good(&format!(
-                    "emulator: {verb} {} ({}) into room {ROOM}",
+                    "emulator: {verb} {} ({}) in room {ROOM}",
                     install.name, install.key
                 ));
                 last = Some((url, served));

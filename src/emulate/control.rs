@@ -45,7 +45,10 @@ pub fn routes() -> Router<AppState> {
             "/_emulator/faults/capabilities",
             post(super::faults::capabilities_fault),
         )
-        .route("/_emulator/exchanges", get(exchanges))
+        .route(
+            "/_emulator/exchanges",
+            get(exchanges).delete(clear_exchanges),
+        )
         .route("/_emulator/events", get(super::events::stream))
         .route("/_emulator/{*rest}", axum::routing::any(unknown))
         .method_not_allowed_fallback(wrong_method)
@@ -60,11 +63,15 @@ async fn info(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// Every call, for the errors that answer a call that does not exist.
-const CALLS: &str = "GET /_emulator, GET|POST /_emulator/rooms, \
-    GET|POST /_emulator/rooms/{roomId}/messages, POST /_emulator/install, \
+const CALLS: &str = "GET /_emulator, GET|POST /_emulator/rooms, GET /_emulator/rooms/{roomId}, \
+    GET|POST /_emulator/rooms/{roomId}/messages, POST /_emulator/rooms/{roomId}/participants, \
+    DELETE /_emulator/rooms/{roomId}/participants/{userId}, PUT /_emulator/rooms/{roomId}/topic, \
+    GET /_emulator/users, GET /_emulator/users/{userId}/messages, POST /_emulator/install, \
     GET /_emulator/installs, GET|DELETE /_emulator/installs/{oauthId}, \
-    POST /_emulator/installs/{oauthId}/revoke, POST /_emulator/rate-limit, \
-    POST /_emulator/faults/capabilities, GET /_emulator/exchanges, GET /_emulator/events";
+    POST /_emulator/installs/{oauthId}/revoke, POST /_emulator/installs/{oauthId}/modules/{key}/url, \
+    POST /_emulator/installs/{oauthId}/call, GET /_emulator/installs/{oauthId}/glances, \
+    GET /_emulator/glances, POST /_emulator/rate-limit, POST /_emulator/faults/capabilities, \
+    GET|DELETE /_emulator/exchanges, GET /_emulator/events";
 
 async fn unknown(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!(
@@ -132,12 +139,14 @@ pub(super) fn existing_room(state: &AppState, room_id: u64) -> ApiResult<()> {
 
 /// Body of `POST /_emulator/rooms/{roomId}/messages`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct NewMessage {
     /// What the user types.
     message: String,
     /// The user's display name (default: the emulator's user).
     from: Option<String>,
+    /// Or the id of one of the group's users (`GET /_emulator/users`).
+    user_id: Option<u64>,
 }
 
 /// The user a message is sent as: the default one, or one named `from`
@@ -157,7 +166,19 @@ async fn post_message(
     let room_id = room_path(path)?;
     let Json(body) = body.map_err(json_rejection)?;
     existing_room(&state, room_id)?;
-    let user = user_named(body.from.as_deref());
+    let user = match (body.user_id, body.from.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "send either userId or from, not both",
+            ));
+        }
+        (Some(id), None) => state.host.user(id).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no user {id}; GET /_emulator/users lists the users"
+            ))
+        })?,
+        (None, from) => user_named(from),
+    };
     let posted = state
         .host
         .post_message(room_id, &user, &body.message)
@@ -168,6 +189,11 @@ async fn post_message(
             }
         })?;
     let deliveries: Vec<DeliveryView> = posted.deliveries.iter().map(DeliveryView::from).collect();
+    state
+        .deliveries
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .keep(&posted.entry.id, deliveries.clone());
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -216,15 +242,31 @@ async fn install(
     Ok((StatusCode::CREATED, Json(InstallView::from(&installation))))
 }
 
+/// An installation with whether it answers.
+fn install_view(
+    state: &AppState,
+    installation: &crate::hipchat::host::Installation,
+) -> InstallView {
+    InstallView {
+        health: Some(state.health.of(&installation.oauth_id)),
+        ..InstallView::from(installation)
+    }
+}
+
 async fn installs(State(state): State<AppState>) -> Json<Vec<InstallView>> {
     Json(
         state
             .host
             .installations()
             .iter()
-            .map(InstallView::from)
+            .map(|i| install_view(&state, i))
             .collect(),
     )
+}
+
+async fn clear_exchanges(State(state): State<AppState>) -> StatusCode {
+    state.host.clear_exchanges();
+    StatusCode::NO_CONTENT
 }
 
 pub(super) fn not_installed(oauth_id: &str) -> ApiError {
@@ -242,7 +284,7 @@ async fn one_install(
         .installations()
         .iter()
         .find(|i| i.oauth_id == oauth_id)
-        .map(|i| Json(InstallView::from(i)))
+        .map(|i| Json(install_view(&state, i)))
         .ok_or_else(|| not_installed(&oauth_id))
 }
 

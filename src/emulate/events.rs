@@ -74,31 +74,58 @@ fn to_json(view: &impl serde::Serialize) -> Value {
     serde_json::to_value(view).unwrap_or(Value::Null)
 }
 
+/// Counts an open event stream while it lives (the health probe runs
+/// only while a page watches).
+struct Watching(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Watching {
+    fn new(count: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Watching(count)
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// The event stream; it ends when the emulator shuts down so graceful
-/// shutdown does not wait on open pages.
+/// shutdown does not wait on open pages. Besides the host's events it
+/// carries `health` (`{"oauthId", "up", "reason"}`) when an add-on stops or
+/// starts answering.
 pub async fn stream(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let events = state.host.subscribe();
+    let health = state.health.subscribe();
     let shutdown = state.shutdown.clone();
+    let watching = Watching::new(state.watchers.clone());
     let stream = futures_util::stream::unfold(
-        (events, shutdown),
-        |(mut events, mut shutdown)| async move {
-            let next = tokio::select! {
-                received = events.recv() => received,
+        (events, health, shutdown, watching),
+        |(mut events, mut health, mut shutdown, watching)| async move {
+            let event = tokio::select! {
+                received = events.recv() => match received {
+                    Ok(event) => {
+                        let (name, data) = sse_event(&event);
+                        Event::default().event(name).data(data.to_string())
+                    }
+                    Err(RecvError::Lagged(missed)) => Event::default()
+                        .event("resync")
+                        .data(json!({"missed": missed}).to_string()),
+                    Err(RecvError::Closed) => return None,
+                },
+                changed = health.recv() => match changed {
+                    Ok((oauth_id, state)) => Event::default().event("health").data(
+                        json!({"oauthId": oauth_id, "up": state.up, "reason": state.reason}).to_string(),
+                    ),
+                    Err(RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
+                    Err(RecvError::Closed) => return None,
+                },
                 _ = shutdown.wait_for(|stopping| *stopping) => return None,
             };
-            let event = match next {
-                Ok(event) => {
-                    let (name, data) = sse_event(&event);
-                    Event::default().event(name).data(data.to_string())
-                }
-                Err(RecvError::Lagged(missed)) => Event::default()
-                    .event("resync")
-                    .data(json!({"missed": missed}).to_string()),
-                Err(RecvError::Closed) => return None,
-            };
-            Some((Ok(event), (events, shutdown)))
+            Some((Ok(event), (events, health, shutdown, watching)))
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::default())
@@ -159,7 +186,12 @@ fn log_event(event: &HostEvent) {
         }
         HostEvent::Participants { .. } | HostEvent::Glance { .. } => {}
         HostEvent::Exchange { exchange } => {
-            let failed = exchange.error.is_some() || exchange.status.is_none_or(|s| s >= 400);
+            let expected = exchange
+                .note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("expected"));
+            let failed =
+                !expected && (exchange.error.is_some() || exchange.status.is_none_or(|s| s >= 400));
             if failed {
                 // URLs and errors come redacted from the host: no tokens.
                 tracing::warn!(

@@ -12,8 +12,45 @@ use serde::Deserialize;
 use super::control::{ApiResult, existing_room, room_path};
 use super::error::ApiError;
 use super::server::AppState;
-use super::views::{MessageKind, MessageView};
+use super::views::{DeliveryView, MessageKind, MessageView};
 use crate::hipchat::host::{ChatEntry, HostEvent};
+
+/// What became of typed messages at the add-ons, by message id, so a
+/// reloaded page still shows it (the newest 2,000).
+#[derive(Debug, Default)]
+pub struct Deliveries {
+    by_message: std::collections::HashMap<String, Vec<DeliveryView>>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl Deliveries {
+    const KEPT: usize = 2000;
+
+    /// Keeps the deliveries of a message.
+    pub fn keep(&mut self, message_id: &str, deliveries: Vec<DeliveryView>) {
+        if self
+            .by_message
+            .insert(message_id.to_owned(), deliveries)
+            .is_none()
+        {
+            self.order.push_back(message_id.to_owned());
+        }
+        while self.order.len() > Self::KEPT {
+            if let Some(old) = self.order.pop_front() {
+                self.by_message.remove(&old);
+            }
+        }
+    }
+
+    /// Fills in the deliveries of the messages that had some.
+    pub fn attach(&self, messages: &mut [MessageView]) {
+        for message in messages {
+            if let Some(d) = self.by_message.get(&message.id) {
+                message.deliveries = Some(d.clone());
+            }
+        }
+    }
+}
 
 /// The longest a request may wait.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -69,7 +106,7 @@ pub async fn room_messages(
     let mut events = state.host.subscribe();
     let found = select(&state.host.room_messages(room_id), &query)?;
     if !found.is_empty() || wait.is_zero() {
-        return Ok(Json(found));
+        return Ok(Json(with_deliveries(&state, found)));
     }
     let deadline = tokio::time::Instant::now() + wait;
     let mut shutdown = state.shutdown.clone();
@@ -85,13 +122,23 @@ pub async fn room_messages(
             Ok(Ok(HostEvent::Chat { entry })) if entry.room_id == room_id => {
                 let found = select(&state.host.room_messages(room_id), &query)?;
                 if !found.is_empty() {
-                    return Ok(Json(found));
+                    return Ok(Json(with_deliveries(&state, found)));
                 }
             }
             Ok(_) => {}
         }
     }
-    Ok(Json(select(&state.host.room_messages(room_id), &query)?))
+    let found = select(&state.host.room_messages(room_id), &query)?;
+    Ok(Json(with_deliveries(&state, found)))
+}
+
+fn with_deliveries(state: &AppState, mut found: Vec<MessageView>) -> Vec<MessageView> {
+    state
+        .deliveries
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .attach(&mut found);
+    found
 }
 
 #[cfg(test)]

@@ -9,8 +9,11 @@ mod control;
 mod error;
 mod events;
 mod faults;
+mod forward;
+mod health;
 mod history;
 mod server;
+mod ui;
 mod views;
 mod web;
 
@@ -18,7 +21,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use crate::logging::LogFormat;
 
-pub use server::{Emulator, EmulatorOptions, RunningEmulator, reinstall};
+pub use server::{Emulator, EmulatorOptions, Reinstalled, RunningEmulator, reinstall};
 
 /// Arguments of `connect emulate`.
 #[derive(Debug, clap::Args)]

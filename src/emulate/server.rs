@@ -5,6 +5,9 @@
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
@@ -23,6 +26,17 @@ pub struct AppState {
     pub chat_url: String,
     /// Flips to true when the emulator stops (ends event streams).
     pub shutdown: watch::Receiver<bool>,
+    /// The forwarding origins of add-on pages.
+    pub origins: super::forward::Origins,
+    /// The client that forwards page requests (no redirects followed, no
+    /// connection reuse: `connect dev` may replace the add-on any time).
+    pub page_client: reqwest::Client,
+    /// Whether each add-on answers.
+    pub health: super::health::Health,
+    /// Open event streams (pages watching).
+    pub watchers: Arc<AtomicUsize>,
+    /// What became of each typed message, for pages reloaded later.
+    pub deliveries: Arc<Mutex<super::history::Deliveries>>,
 }
 
 /// What the emulator is started with.
@@ -128,12 +142,23 @@ impl Emulator {
         })
         .context("cannot set up the HipChat host double")?;
         let (shutdown, stopping) = watch::channel(false);
+        let page_client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
+            .build()
+            .context("cannot set up the HTTP client for add-on pages")?;
         Ok(Emulator {
             listener,
             state: AppState {
                 host,
                 chat_url,
                 shutdown: stopping,
+                origins: super::forward::Origins::default(),
+                page_client,
+                health: super::health::Health::default(),
+                watchers: Arc::new(AtomicUsize::new(0)),
+                deliveries: Arc::default(),
             },
             shutdown,
         })
@@ -154,13 +179,20 @@ impl Emulator {
         &self.state.host
     }
 
-    /// Every route: the host's `/v2/...`, the control API and the page.
+    /// Every route: the host's `/v2/...`, the control API, the page and
+    /// HipChat's JavaScript API; requests to an add-on's forwarding origin
+    /// (`*.localhost`) go to the add-on.
     pub fn router(&self) -> axum::Router {
         self.state
             .host
             .router()
             .merge(super::control::routes().with_state(self.state.clone()))
+            .merge(super::ui::routes().with_state(self.state.clone()))
             .merge(super::web::routes())
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                super::forward::route_by_host,
+            ))
     }
 
     /// Serves until `signal` completes, then stops gracefully.
@@ -171,6 +203,18 @@ impl Emulator {
         let router = self.router();
         tokio::spawn(super::events::log_events(
             self.state.host.subscribe(),
+            self.state.shutdown.clone(),
+        ));
+        tokio::spawn(
+            self.state
+                .health
+                .clone()
+                .follow(self.state.host.clone(), self.state.shutdown.clone()),
+        );
+        let watchers = self.state.watchers.clone();
+        tokio::spawn(self.state.health.clone().probe(
+            self.state.host.clone(),
+            move || watchers.load(Ordering::Relaxed) > 0,
             self.state.shutdown.clone(),
         ));
         let shutdown = self.shutdown;
@@ -228,14 +272,13 @@ impl RunningEmulator {
         format!("{}v2/capabilities", self.chat_url)
     }
 
-    /// Installs the add-on at `descriptor_url` into `room_id`, first
-    /// uninstalling any installation made from the same URL (so a changed
-    /// descriptor takes effect, as a reinstall did in HipChat).
+    /// Makes the add-on at `descriptor_url` installed in `room_id` with the
+    /// descriptor it serves now (see [`reinstall`]).
     pub async fn reinstall(
         &self,
         descriptor_url: &str,
         room_id: Option<u64>,
-    ) -> Result<Installation, InstallError> {
+    ) -> Result<Reinstalled, InstallError> {
         reinstall(&self.host, descriptor_url, room_id).await
     }
 
@@ -259,24 +302,52 @@ impl Drop for RunningEmulator {
     }
 }
 
-/// Uninstalls every installation made from `descriptor_url`, then installs
-/// it afresh into `room_id`.
+/// What [`reinstall`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reinstalled {
+    /// Installed afresh (the first time, or the add-on's key changed).
+    Installed(Installation),
+    /// The existing installation took the new descriptor in place: same
+    /// credentials, no call to the add-on, no second "installed" notice.
+    Updated(Installation),
+}
+
+impl Reinstalled {
+    /// The installation as it is now.
+    pub fn installation(&self) -> &Installation {
+        match self {
+            Reinstalled::Installed(i) | Reinstalled::Updated(i) => i,
+        }
+    }
+}
+
+/// Makes the add-on at `descriptor_url` installed in `room_id` with the
+/// descriptor it serves now: an installation made from that URL into that
+/// room takes it in place when the key is unchanged; otherwise every
+/// installation from the URL is uninstalled and the add-on installed afresh.
 pub async fn reinstall(
     host: &Host,
     descriptor_url: &str,
     room_id: Option<u64>,
-) -> Result<Installation, InstallError> {
-    let previous: Vec<String> = host
+) -> Result<Reinstalled, InstallError> {
+    let previous: Vec<Installation> = host
         .installations()
         .into_iter()
         .filter(|i| i.descriptor_url == descriptor_url)
-        .map(|i| i.oauth_id)
         .collect();
-    for oauth_id in previous {
-        // Already gone (a concurrent uninstall) is what we want anyway.
-        let _ = host.uninstall(&oauth_id).await;
+    if let [only] = previous.as_slice()
+        && only.room_id == room_id
+        && let Some(updated) = host.update_in_place(&only.oauth_id).await?
+    {
+        return Ok(Reinstalled::Updated(updated));
     }
-    host.install(descriptor_url, room_id).await
+    for installation in previous {
+        // Already gone (a concurrent uninstall) is what we want anyway.
+        let _ = host.uninstall(&installation.oauth_id).await;
+    }
+    host.install(descriptor_url, room_id)
+        .await
+        .map(Reinstalled::Installed)
 }
 
 #[cfg(test)]

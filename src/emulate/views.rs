@@ -85,6 +85,9 @@ pub struct MessageView {
     /// The sender's user id (messages typed by users).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<u64>,
+    /// What the add-ons made of a typed message (when it reached any).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<Vec<DeliveryView>>,
 }
 
 impl From<&ChatEntry> for MessageView {
@@ -126,6 +129,7 @@ impl From<&ChatEntry> for MessageView {
             link: entry.link.clone(),
             to_user: entry.to_user,
             user_id,
+            deliveries: None,
         }
     }
 }
@@ -197,8 +201,13 @@ pub struct InstallView {
     pub from_name: Option<String>,
     /// Its webhooks.
     pub webhooks: Vec<WebhookView>,
+    /// Its UI modules (glances, sidebars, dialogs, actions, pages).
+    pub modules: Vec<crate::hipchat::modules::Module>,
     /// Unix seconds.
     pub installed_at: u64,
+    /// Whether it answers (filled in by the control API).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<super::health::Reachability>,
 }
 
 impl From<&Installation> for InstallView {
@@ -214,7 +223,9 @@ impl From<&Installation> for InstallView {
             scopes: i.scopes.clone(),
             from_name: i.from_name.clone(),
             webhooks: i.webhooks.iter().map(WebhookView::from).collect(),
+            modules: i.modules.all.clone(),
             installed_at: i.installed_at,
+            health: None,
         }
     }
 }
@@ -259,6 +270,8 @@ pub struct ExchangeView {
     pub jwt_claims: Option<Claims>,
     /// What went wrong.
     pub error: Option<String>,
+    /// Worth knowing, not a failure.
+    pub note: Option<String>,
 }
 
 impl From<&Exchange> for ExchangeView {
@@ -286,6 +299,7 @@ impl From<&Exchange> for ExchangeView {
             },
             jwt_claims: e.jwt_claims.clone(),
             error: e.error.clone(),
+            note: e.note.clone(),
         }
     }
 }

@@ -60,6 +60,27 @@ async fn serve_descriptor(State(r): State<Recorded>, Path(variant): Path<String>
             Json(descriptor(&r.base, &variant, &["send_notification"])).into_response()
         }
         "viewer" => Json(descriptor(&r.base, &variant, &["view_room"])).into_response(),
+        "ui" | "uiviewer" => {
+            let scopes: &[&str] = if variant == "ui" {
+                &["send_notification"]
+            } else {
+                &["send_notification", "view_room", "view_group"]
+            };
+            let mut d = descriptor(&r.base, &variant, scopes);
+            let base = format!("{}/{variant}", r.base);
+            let caps = &mut d["capabilities"];
+            caps["configurable"] = json!({"url": format!("{base}/config")});
+            caps["glance"] = json!([{"key": "ui.glance", "name": {"value": "UI glance"},
+                "queryUrl": format!("{base}/glance"), "target": "ui.sidebar",
+                "icon": {"url": format!("{base}/icon.png"), "url@2x": format!("{base}/icon.png")}}]);
+            caps["webPanel"] = json!([{"key": "ui.sidebar", "name": {"value": "UI sidebar"},
+                "location": "hipchat.sidebar.right", "url": format!("{base}/page")}]);
+            caps["dialog"] = json!([{"key": "ui.dialog", "title": {"value": "UI dialog"}, "url": format!("{base}/page"),
+                "options": {"primaryAction": {"key": "ui.ok", "name": {"value": "OK"}}}}]);
+            caps["action"] = json!([{"key": "ui.action", "name": {"value": "Open"}, "target": "ui.dialog",
+                "location": "hipchat.input.action"}]);
+            Json(d).into_response()
+        }
         "notjson" => (StatusCode::OK, "<html>not a descriptor</html>").into_response(),
         "nokey" => {
             let mut d = descriptor(&r.base, &variant, &["send_notification"]);
@@ -108,6 +129,44 @@ async fn webhook(State(r): State<Recorded>, Json(body): Json<Value>) -> Json<Val
     Json(json!({"message": "pong <script>x</script>", "message_format": "text", "color": "purple"}))
 }
 
+/// An add-on page as the 2016 template wrote them: HipChat's script from
+/// hipchat.com, its own script by absolute URL, a form posting to itself.
+async fn page(State(r): State<Recorded>, Path(variant): Path<String>) -> Response {
+    let html = format!(
+        r#"<!doctype html><html><head><script src="//www.hipchat.com/atlassian-connect/all.js"></script>
+<script src="{base}/{variant}/addon.js"></script></head>
+<body><h1>Page of {variant}</h1><form action="{base}/{variant}/save"></form></body></html>"#,
+        base = r.base
+    );
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response()
+}
+
+/// A glance answer, with the CORS header the browser needs.
+async fn glance() -> Response {
+    (
+        [(axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
+        Json(json!({"label": {"type": "html", "value": "<b>2</b> open"},
+                    "status": {"type": "lozenge", "value": {"label": "NEW", "type": "new"}}})),
+    )
+        .into_response()
+}
+
+/// A redirect to another page of the add-on, by absolute URL.
+async fn elsewhere(State(r): State<Recorded>, Path(variant): Path<String>) -> Response {
+    (
+        StatusCode::FOUND,
+        [(
+            axum::http::header::LOCATION,
+            format!("{}/{variant}/page?from=redirect", r.base),
+        )],
+    )
+        .into_response()
+}
+
 impl ScriptedAddon {
     /// Starts the double.
     pub async fn start() -> ScriptedAddon {
@@ -124,6 +183,10 @@ impl ScriptedAddon {
             .route("/{variant}/installable", post(installed))
             .route("/{variant}/installable/{oauth_id}", delete(uninstalled))
             .route("/{variant}/webhook", post(webhook))
+            .route("/{variant}/page", get(page))
+            .route("/{variant}/config", get(page))
+            .route("/{variant}/glance", get(glance))
+            .route("/{variant}/elsewhere", get(elsewhere))
             .with_state(recorded.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -136,7 +199,9 @@ impl ScriptedAddon {
     }
 
     /// The descriptor URL of `variant` (`good`, `viewer`, `refuses`,
-    /// `notjson`, `nokey`, `badpattern`; anything else answers 404).
+    /// `notjson`, `nokey`, `badpattern`, `ui` (every UI module, scope
+    /// `send_notification` only), `uiviewer` (the same with `view_room`);
+    /// anything else answers 404).
     pub fn descriptor_url(&self, variant: &str) -> String {
         format!("{}/{variant}/atlassian-connect.json", self.url)
     }

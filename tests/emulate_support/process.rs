@@ -190,6 +190,12 @@ impl Control {
             .await
     }
 
+    /// PUT JSON to `{base}{path}`.
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.put(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
     /// DELETE `{base}{path}`.
     pub async fn delete(&self, path: &str) -> (u16, Value) {
         self.send(self.http.delete(format!("{}{path}", self.base)))

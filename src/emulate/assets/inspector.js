@@ -6,6 +6,9 @@
 const MAX_EXCHANGES = 500;
 
 function statusClass(exchange) {
+  // A refusal the protocol expects (an add-on checking, while it is being
+  // uninstalled, that its credentials were revoked) is not a failure.
+  if (exchange.note && exchange.note.startsWith("expected")) return "expected";
   if (exchange.error || !exchange.status) return "failed";
   if (exchange.status >= 500) return "failed";
   if (exchange.status >= 400) return "rejected";
@@ -80,6 +83,7 @@ function showExchange(id) {
     el("p", { class: "summary" },
       `${exchange.kind || "exchange"} · ${exchange.status || "no answer"} · ${exchange.durationMs ?? "?"} ms · ${formatTime(exchange.startedAt)}`),
     exchange.error ? el("p", { class: "error" }, exchange.error) : null,
+    exchange.note ? el("p", { class: "note" }, exchange.note) : null,
     section("JWT claims", claimsText(exchange.jwtClaims)),
     section("Request headers", headerText(request.headers)),
     section("Request body", pretty(request.body)),
@@ -88,6 +92,18 @@ function showExchange(id) {
   ];
   detail.replaceChildren(...parts.filter((part) => part !== null));
   detail.hidden = false;
+}
+
+// Empties the inspector, here and on the emulator (other pages too, after
+// their next reload).
+async function clearExchanges() {
+  try {
+    await call("DELETE", "/exchanges");
+  } catch (_) { /* cleared here anyway */ }
+  state.exchanges = [];
+  state.selectedExchange = null;
+  $("exchange-detail").hidden = true;
+  renderExchanges();
 }
 
 async function loadExchanges() {

@@ -62,6 +62,7 @@ pub(crate) async fn send(shared: &Shared, out: Outgoing) -> (Exchange, Result<An
         duration_ms: 0,
         error: None,
         jwt_claims: out.jwt_claims,
+        note: None,
     };
     let mut request = shared
         .http
@@ -123,7 +124,7 @@ pub(crate) async fn send(shared: &Shared, out: Outgoing) -> (Exchange, Result<An
 }
 
 /// A one-line reason for a transport failure.
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "no answer before the timeout".into()
     } else if e.is_connect() {
@@ -184,7 +185,21 @@ pub(crate) fn redact_body(body: &[u8]) -> String {
             redact_value(&mut value).then(|| serde_json::to_string(&value).unwrap_or_default())
         });
     let text = redacted.unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    // A page may carry its signed_request (ACE renders it into templates).
+    let text = match jwt_pattern().replace_all(&text, REDACTED) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(hidden) => hidden,
+    };
     truncate(text, RECORDED_BODY_LIMIT)
+}
+
+/// Anything shaped like a JWT (`eyJ...` header, payload, signature).
+fn jwt_pattern() -> &'static regex::Regex {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    PATTERN.get_or_init(|| {
+        regex::Regex::new(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}")
+            .unwrap_or_else(|_| unreachable!("a valid pattern"))
+    })
 }
 
 /// Hides secret fields; returns whether there were any.
@@ -239,6 +254,15 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(r#""oauthId":"a""#), "{text}");
+    }
+
+    #[test]
+    fn hides_jwts_a_page_carries_in_its_html() {
+        let page = br#"<meta name="token" content="eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJvIn0.c2lnbmF0dXJl"><p>eyJ is not a token</p>"#;
+        let text = redact_body(page);
+        assert!(!text.contains("eyJhbGci"), "{text}");
+        assert!(text.contains(r#"content="<redacted>""#), "{text}");
+        assert!(text.contains("eyJ is not a token"), "{text}");
     }
 
     #[test]

@@ -324,6 +324,68 @@ fn register(
     installation
 }
 
+/// Fetches an installation's descriptor again and, if it still names the
+/// same add-on (key), applies it in place: name, scopes, webhooks and UI
+/// modules change, the credentials and the add-on's tenant stay, and the
+/// add-on is not called (no second "installed" notice). `Ok(None)` when the
+/// key changed, which needs a real reinstall.
+pub(crate) async fn update_in_place(
+    shared: &Shared,
+    oauth_id: &str,
+) -> Result<Option<Installation>, InstallError> {
+    let Some(current) = shared
+        .lock()
+        .installs
+        .get(oauth_id)
+        .map(|r| r.installation.clone())
+    else {
+        return Ok(None);
+    };
+    let descriptor = fetch_descriptor(shared, &current.descriptor_url).await?;
+    if descriptor.key != current.key {
+        return Ok(None);
+    }
+    match current.room_id {
+        Some(_) if !descriptor.allow_room => {
+            return Err(InstallError::RoomInstallNotAllowed(descriptor.key));
+        }
+        None if !descriptor.allow_global => {
+            return Err(InstallError::GlobalInstallNotAllowed(descriptor.key));
+        }
+        _ => {}
+    }
+    let seq = shared.lock().installs.get(oauth_id).map(|r| r.seq);
+    let mut installation = register(
+        shared,
+        &descriptor,
+        &current.descriptor_url,
+        oauth_id.to_owned(),
+        current.room_id,
+    );
+    {
+        let mut inner = shared.lock();
+        if let Some(record) = inner.installs.get_mut(oauth_id) {
+            // Keep its place in the list and its install time.
+            if let Some(seq) = seq {
+                record.seq = seq;
+            }
+            record.installation.installed_at = current.installed_at;
+            installation = record.installation.clone();
+        }
+        if let Some(credential) = inner.credentials.get_mut(oauth_id) {
+            credential.scopes = descriptor.scopes.clone();
+            credential.display_name = descriptor
+                .from_name
+                .clone()
+                .unwrap_or_else(|| descriptor.name.clone());
+        }
+    }
+    shared.publish(HostEvent::Updated {
+        installation: installation.clone(),
+    });
+    Ok(Some(installation))
+}
+
 /// Revokes an installation's credentials and every token they obtained.
 /// Returns whether the oauthId was known.
 pub(crate) fn revoke(shared: &Shared, oauth_id: &str) -> bool {
@@ -360,6 +422,7 @@ pub(crate) async fn uninstall(
         .ok_or_else(|| UninstallError::NotInstalled(oauth_id.to_owned()))?;
     // HipChat revoked first, so the add-on can check that the credentials
     // no longer work before it deletes anything.
+    shared.lock().uninstalling.insert(oauth_id.to_owned());
     revoke(shared, oauth_id);
     let url = format!(
         "{}/{}",
@@ -391,6 +454,7 @@ pub(crate) async fn uninstall(
         let mut inner = shared.lock();
         inner.installs.remove(oauth_id);
         inner.credentials.remove(oauth_id);
+        inner.uninstalling.remove(oauth_id);
     }
     shared.publish(HostEvent::Uninstalled {
         oauth_id: oauth_id.to_owned(),

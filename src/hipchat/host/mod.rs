@@ -24,7 +24,7 @@
 mod clients;
 mod clock;
 pub(crate) mod deliver;
-mod exchange;
+pub(crate) mod exchange;
 mod glances;
 mod install;
 mod limits;
@@ -205,6 +205,17 @@ impl Host {
         room_id: Option<u64>,
     ) -> Result<Installation, InstallError> {
         install::install(&self.shared, descriptor_url, room_id).await
+    }
+
+    /// Fetches an installation's descriptor again and applies it in place
+    /// (name, scopes, webhooks, UI modules) without calling the add-on, if
+    /// it still has the same key; `Ok(None)` if the key changed (reinstall
+    /// instead) or the installation is gone.
+    pub async fn update_in_place(
+        &self,
+        oauth_id: &str,
+    ) -> Result<Option<Installation>, InstallError> {
+        install::update_in_place(&self.shared, oauth_id).await
     }
 
     /// Revokes the credentials (and tokens), then calls

@@ -316,6 +316,9 @@ pub struct Exchange {
     pub error: Option<String>,
     /// Claims of the JWT sent with the request, decoded.
     pub jwt_claims: Option<Claims>,
+    /// Something worth knowing that is not a failure (an expected refusal,
+    /// the address a page went through).
+    pub note: Option<String>,
 }
 
 /// The outcome of delivering one room message to one add-on webhook.

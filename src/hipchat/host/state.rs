@@ -75,6 +75,8 @@ pub(crate) struct Inner {
     pub(crate) topics: HashMap<u64, String>,
     /// Glance content pushed by add-ons: (oauthId, glance key, for whom).
     pub(crate) glances: HashMap<(String, String, GlanceScope), GlanceContent>,
+    /// Installations being uninstalled right now (their 401s are expected).
+    pub(crate) uninstalling: std::collections::HashSet<String>,
     /// Private messages, by recipient, oldest first.
     pub(crate) private: HashMap<u64, VecDeque<ChatEntry>>,
 }

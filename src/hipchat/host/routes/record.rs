@@ -86,6 +86,7 @@ pub(crate) async fn record(
         duration_ms: 0,
         error: None,
         jwt_claims: None,
+        note: None,
     };
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
     let (parts, body) = response.into_parts();
@@ -95,7 +96,18 @@ pub(crate) async fn record(
     exchange.response_headers = header_list(&parts.headers);
     exchange.response_body = redact_body(&body);
     exchange.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    if !parts.status.is_success() {
+    let uninstalling = exchange
+        .oauth_id
+        .as_ref()
+        .is_some_and(|id| shared.lock().uninstalling.contains(id));
+    if parts.status == StatusCode::UNAUTHORIZED && uninstalling {
+        // What a careful add-on does on uninstall: check that its
+        // credentials no longer work. Not a failure.
+        exchange.note = Some(
+            "expected: the add-on checked that its credentials were revoked by the uninstall"
+                .into(),
+        );
+    } else if !parts.status.is_success() {
         exchange.error =
             serde_json::from_slice::<crate::hipchat::notification::ErrorEnvelope>(&body)
                 .ok()
