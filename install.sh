@@ -78,8 +78,10 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
 fi
 
 npm_dirs=()
-# The unmodified 2015 Node add-on the emulator must host, and the browser driver.
-if [ "$want_test" = 1 ]; then npm_dirs+=(tests/fixtures/node-addon tests/fixtures/browser); fi
+# The unmodified 2015 Node add-on the emulator must host, the UI add-on
+# (atlassian-connect-express-hipchat 0.3.x) whose pages it shows, and the
+# browser driver.
+if [ "$want_test" = 1 ]; then npm_dirs+=(tests/fixtures/node-addon tests/fixtures/ui-addon tests/fixtures/browser); fi
 # nodemon, which bench/dev.sh compares connect dev with (and the Node add-on it restarts).
 if [ "$want_bench" = 1 ]; then npm_dirs+=(tests/fixtures/node-addon bench); fi
 if [ "${#npm_dirs[@]}" -gt 0 ]; then

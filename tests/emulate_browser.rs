@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use emulate_support::{
-    Blog, Emulator, ensure_npm_modules, free_port, new_project, repo_root, require_tool, serve,
+    Blog, Emulator, UiAddon, ensure_npm_modules, free_port, new_project, repo_root, require_tool,
+    serve,
 };
 use serde_json::{Value, json};
 
@@ -27,10 +28,15 @@ fn artifacts_dir() -> PathBuf {
 
 /// Runs drive.mjs with `options` and returns what it reported.
 async fn drive(options: Value) -> Value {
+    drive_script("drive.mjs", options).await
+}
+
+/// Runs a driver script of tests/fixtures/browser with `options`.
+async fn drive_script(script: &str, options: Value) -> Value {
     let dir = repo_root().join("tests/fixtures/browser");
     ensure_npm_modules(&dir);
     let run = tokio::process::Command::new("node")
-        .arg("drive.mjs")
+        .arg(script)
         .arg(options.to_string())
         .current_dir(&dir)
         .kill_on_drop(true)
@@ -38,7 +44,7 @@ async fn drive(options: Value) -> Value {
     let output = tokio::time::timeout(Duration::from_secs(120), run)
         .await
         .expect("the browser run finished within 2 minutes")
-        .expect("node runs drive.mjs");
+        .expect("node runs the driver");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let report = stdout
@@ -46,7 +52,7 @@ async fn drive(options: Value) -> Value {
         .rev()
         .find_map(|line| serde_json::from_str::<Value>(line).ok())
         .unwrap_or_else(|| {
-            panic!("drive.mjs reported nothing\nstdout:\n{stdout}\nstderr:\n{stderr}")
+            panic!("{script} reported nothing\nstdout:\n{stdout}\nstderr:\n{stderr}")
         });
     assert!(
         output.status.success() && report["ok"] == true,
@@ -157,4 +163,113 @@ async fn a_person_installs_an_addon_in_the_page_and_sees_linked_results_arrive_l
         "not a PNG: {}",
         screenshot.display()
     );
+}
+
+/// The other half of HipChat Connect, in a browser that cannot reach
+/// hipchat.com, on an add-on written against atlassian-connect-express-
+/// hipchat 0.3.x that loads the API from //www.hipchat.com: glance, sidebar
+/// and its API calls, the glance push, the dialog from the input action and
+/// its buttons, the card, a message action, the configuration page, the
+/// external page. Screenshots of each are kept as artifacts.
+#[tokio::test]
+async fn an_addons_glance_sidebar_dialog_actions_and_pages_work_in_a_browser_without_hipchat() {
+    require_tool(
+        "chromium",
+        "apt-get install -y chromium (or ./install.sh --test-deps)",
+    );
+    let addon = UiAddon::start().await;
+    let emulator = Emulator::start(&[]).await;
+    let profile = tempfile::tempdir().expect("a browser profile directory");
+    let shots = artifacts_dir().join("ui");
+    std::fs::create_dir_all(&shots).expect("a screenshot directory");
+    let report = drive_script(
+        "drive-ui.mjs",
+        json!({
+            "pageUrl": emulator.url,
+            "descriptorUrl": addon.descriptor_url(),
+            "shots": shots,
+            "userDataDir": profile.path(),
+            "chromium": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+        }),
+    )
+    .await;
+    eprintln!("screenshots: {}", shots.display());
+
+    assert_eq!(
+        report["hipchatRequests"],
+        json!([]),
+        "nothing may need hipchat.com: {report:#}"
+    );
+    assert_eq!(report["glanceText"], "3 open items", "{report:#}");
+    assert_eq!(report["glanceLozenge"], "NEW", "{report:#}");
+    assert_eq!(report["apiStatus"], "HipChat API ready", "{report:#}");
+    assert_eq!(report["identity"]["room"], "1", "{report:#}");
+    assert_eq!(report["identity"]["user"], "1", "{report:#}");
+    assert_eq!(report["roomDetails"]["err"], Value::Null, "{report:#}");
+    assert_eq!(report["roomDetails"]["data"]["id"], 1, "{report:#}");
+    assert_eq!(
+        report["roomDetails"]["data"]["name"], "Development",
+        "{report:#}"
+    );
+    let members = report["participants"]["data"]["members"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(members.len(), 2, "{report:#}");
+    assert_eq!(
+        report["currentUser"]["data"]["name"], "Local User",
+        "{report:#}"
+    );
+    assert_eq!(
+        report["currentUser"]["data"]["is_admin"], true,
+        "{report:#}"
+    );
+    // The token from auth.withToken, checked by the add-on's own library.
+    assert_eq!(report["token"]["data"]["roomId"], 1, "{report:#}");
+    assert_eq!(report["token"]["data"]["userId"], 1, "{report:#}");
+    assert_eq!(report["pushed"]["data"]["status"], 204, "{report:#}");
+    assert_eq!(report["pushedLabel"], "Pushed", "{report:#}");
+    assert_eq!(report["dialogTitle"], "Fixture Dialog", "{report:#}");
+    assert_eq!(report["actionPayload"], json!({}), "{report:#}");
+    assert_eq!(
+        report["stillOpen"], true,
+        "a page answering false keeps the dialog open"
+    );
+    assert_eq!(
+        report["card"]["title"], "Hello from the dialog",
+        "{report:#}"
+    );
+    assert_eq!(
+        report["card"]["description"], "A card from the fixture",
+        "{report:#}"
+    );
+    assert!(
+        report["quoted"]
+            .as_str()
+            .is_some_and(|q| q.contains("a card from the fixture")),
+        "{report:#}"
+    );
+    assert_eq!(report["configTitle"], "Configure UI Fixture", "{report:#}");
+    assert_eq!(report["configRoom"], "1", "{report:#}");
+    assert_eq!(report["configStatus"], "Saved: weekly digest", "{report:#}");
+    assert_eq!(report["external"]["room"], "1", "{report:#}");
+    assert_eq!(
+        report["pageErrors"],
+        json!([]),
+        "the emulator's page threw: {report:#}"
+    );
+
+    // What the page did went through the emulator and is in the inspector.
+    let (_, exchanges) = emulator.control().get("/exchanges").await;
+    let kinds: Vec<&str> = exchanges
+        .as_array()
+        .map(|list| list.iter().filter_map(|e| e["kind"].as_str()).collect())
+        .unwrap_or_default();
+    for kind in ["page", "glance", "notification"] {
+        assert!(kinds.contains(&kind), "no {kind} exchange in {kinds:?}");
+    }
+    for name in ["sidebar", "dialog", "card", "config"] {
+        let png = std::fs::read(shots.join(format!("{name}.png"))).expect("a screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "{name}.png is not a PNG");
+    }
 }

@@ -345,7 +345,10 @@ async fn glances_are_queried_by_the_emulator_or_taken_from_pushes() {
     let (id, secret) = addon.credentials(&oauth_id);
     let (status, granted) = request_token(&emulator, &id, &secret, "view_room").await;
     assert_eq!(status, 200, "{granted}");
-    let token = granted["access_token"].as_str().expect("a token").to_owned();
+    let token = granted["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
     let push = http_client()
         .post(emulator.at("/v2/addon/ui/room/1"))
         .bearer_auth(&token)

@@ -102,6 +102,41 @@ impl NodeAddon {
     }
 }
 
+/// The UI fixture (atlassian-connect-express 1.0.14 + its HipChat layer
+/// 0.3.9, every UI module, HipChat's script from //www.hipchat.com),
+/// unmodified, on a free port.
+pub struct UiAddon {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The process.
+    pub process: Process,
+}
+
+impl UiAddon {
+    /// Starts `node app.js` and waits for its descriptor.
+    pub async fn start() -> UiAddon {
+        let dir = repo_root().join("tests/fixtures/ui-addon");
+        ensure_npm_modules(&dir);
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let mut command = Command::new("node");
+        command
+            .arg("app.js")
+            .current_dir(&dir)
+            .env("PORT", port.to_string())
+            .env("AC_LOCAL_BASE_URL", &url)
+            .env("NODE_ENV", "development");
+        let (process, _lines) = spawn("the UI fixture add-on", command);
+        wait_until_up(&format!("{url}/atlassian-connect.json"), &process).await;
+        UiAddon { url, process }
+    }
+
+    /// Its descriptor URL.
+    pub fn descriptor_url(&self) -> String {
+        format!("{}/atlassian-connect.json", self.url)
+    }
+}
+
 /// `connect new -t hipchat blogsearch --yes --no-git` in `parent`, with the
 /// development stage pointed at `blog` and `port`.
 pub fn new_project(parent: &Path, blog: &Blog, port: u16) -> std::path::PathBuf {

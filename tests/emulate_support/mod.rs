@@ -15,7 +15,7 @@ use serde_json::Value;
 
 // Each test binary uses some of these; the rest would warn.
 #[allow(unused_imports)]
-pub use doubles::{Blog, NodeAddon, blog_articles, new_project, serve};
+pub use doubles::{Blog, NodeAddon, UiAddon, blog_articles, new_project, serve};
 #[allow(unused_imports)]
 pub use process::{Control, Emulator, Process, start_process};
 

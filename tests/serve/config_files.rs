@@ -122,3 +122,23 @@ async fn a_misspelt_key_is_a_warning_with_the_key_it_meant() {
         "{logs}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_descriptor_with_bad_ui_modules_stops_start_up_naming_every_field() {
+    let blog = Blog::start();
+    let project = Project::new(&blog.url());
+    let path = project.file("atlassian-connect.json");
+    let mut descriptor: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    descriptor["capabilities"]["glance"] = json!([{"key": "g", "name": {"value": "G"},
+        "queryUrl": "{{localBaseUrl}}/glance", "target": "nowhere"}]);
+    descriptor["capabilities"]["dialog"] = json!([{"key": "d", "url": "{{localBaseUrl}}/d"}]);
+    std::fs::write(&path, descriptor.to_string()).unwrap();
+    let err = Serve::try_start(project.path(), &[], &[])
+        .err()
+        .expect("must not start");
+    assert!(err.contains("atlassian-connect.json"), "{err}");
+    assert!(err.contains("2 problems"), "{err}");
+    assert!(err.contains("capabilities.dialog[0].title"), "{err}");
+    assert!(err.contains("\"nowhere\""), "{err}");
+}
