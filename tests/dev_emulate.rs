@@ -89,7 +89,7 @@ async fn reply_containing(chat: &str, needle: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn installs_the_add_on_into_the_emulator_reinstalls_it_on_a_descriptor_change_and_stops_on_sigint()
+async fn installs_the_add_on_into_the_emulator_updates_it_on_a_descriptor_change_and_stops_on_sigint()
  {
     let blog = Blog::start().await;
     let project = project_searching(&blog);
@@ -102,7 +102,7 @@ async fn installs_the_add_on_into_the_emulator_reinstalls_it_on_a_descriptor_cha
     let ready = dev.wait_for("    chat:");
     assert!(ready.ends_with(&chat), "{ready:?} vs {chat}");
 
-    dev.wait_for("emulator: installed addon (com.example.addon) into room 1");
+    dev.wait_for("emulator: installed addon (com.example.addon) in room 1");
     let first = the_install(&chat).await;
     assert_eq!(first["roomId"], 1, "{first:#}");
     assert!(
@@ -120,9 +120,33 @@ async fn installs_the_add_on_into_the_emulator_reinstalls_it_on_a_descriptor_cha
     assert_eq!(reply["oauthId"], first["oauthId"]);
 
     project.set_description("Finds articles, now with a new description");
-    dev.wait_for_nth("emulator: reinstalled addon", 1, LONG);
+    dev.wait_for_nth(
+        "emulator: updated addon (com.example.addon) in room 1",
+        1,
+        LONG,
+    );
     let second = the_install(&chat).await;
-    assert_ne!(second["oauthId"], first["oauthId"], "{second:#}");
+    assert_eq!(
+        second["oauthId"], first["oauthId"],
+        "a changed descriptor is taken in place: {second:#}"
+    );
+    let messages = get_json(&format!(
+        "{chat}_emulator/rooms/1/messages?kind=notification"
+    ))
+    .await;
+    let notices = messages
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter(|n| {
+                    n["message"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("installed"))
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    assert!(notices <= 1, "one install notice at most: {messages:#}");
     say(&chat, "/hascode tokio").await;
     let reply = reply_containing(&chat, &format!("{}/tokio-article-1/", blog.url)).await;
     assert_eq!(reply["oauthId"], second["oauthId"]);
@@ -137,7 +161,8 @@ async fn installs_the_add_on_into_the_emulator_reinstalls_it_on_a_descriptor_cha
     say(&chat, "/hascode").await;
     reply_containing(&chat, "Try /hascode TAG").await;
     assert_eq!(the_install(&chat).await["oauthId"], second["oauthId"]);
-    assert_eq!(dev.count("emulator: reinstalled"), 1, "{}", dev.output());
+    assert_eq!(dev.count("emulator: updated"), 1, "{}", dev.output());
+    assert_eq!(dev.count("emulator: reinstalled"), 0, "{}", dev.output());
 
     let children = dev.child_pids();
     dev.signal(Signal::SIGINT);

@@ -157,17 +157,23 @@ async fn install_loop(host: Host, mut starts: mpsc::UnboundedReceiver<String>, s
         match crate::emulate::reinstall(&host, &url, Some(ROOM)).await {
             Ok(done) => {
                 let install = done.installation();
-                let verb = match (&done, last.is_some()) {
-                    (crate::emulate::Reinstalled::Updated(_), _) => {
-                        "updated (same credentials, no new install)"
-                    }
-                    (_, true) => "reinstalled",
-                    (_, false) => "installed",
+                let line = match (&done, last.is_some()) {
+                    (crate::emulate::Reinstalled::Updated(_), _) => format!(
+                        "emulator: updated {} ({}) in room {ROOM} from its changed descriptor (same installation, no new install call)",
+                        install.name, install.key
+                    ),
+                    (_, reinstall) => format!(
+                        "emulator: {} {} ({}) in room {ROOM}",
+                        if reinstall {
+                            "reinstalled"
+                        } else {
+                            "installed"
+                        },
+                        install.name,
+                        install.key
+                    ),
                 };
-                status.good(&format!(
-                    "emulator: {verb} {} ({}) in room {ROOM}",
-                    install.name, install.key
-                ));
+                status.good(&line);
                 last = Some((url, served));
             }
             Err(e) => {
