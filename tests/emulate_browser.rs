@@ -253,10 +253,21 @@ async fn an_addons_glance_sidebar_dialog_actions_and_pages_work_in_a_browser_wit
     assert_eq!(report["configRoom"], "1", "{report:#}");
     assert_eq!(report["configStatus"], "Saved: weekly digest", "{report:#}");
     assert_eq!(report["external"]["room"], "1", "{report:#}");
+    // The external page took the API from ?xdmhost= and reached its opener.
+    assert_eq!(
+        report["external"]["apiStatus"], "HipChat API ready",
+        "{report:#}"
+    );
+    assert_eq!(report["external"]["userName"], "Local User", "{report:#}");
     assert_eq!(
         report["pageErrors"],
         json!([]),
         "the emulator's page threw: {report:#}"
+    );
+    assert_eq!(
+        report["addonErrors"],
+        json!([]),
+        "the add-on's pages logged errors: {report:#}"
     );
 
     // What the page did went through the emulator and is in the inspector.
