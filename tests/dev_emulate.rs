@@ -281,3 +281,57 @@ fn an_emulator_port_in_use_is_named_with_the_fix() {
         "{stderr}"
     );
 }
+
+/// The 2015 Node add-on keeps installs in memory (atlassian-connect-express's
+/// jugglingdb memory store), so every restart forgets its tenant: the
+/// emulator sends it the same installation again, and the room keeps
+/// working across restarts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_add_on_with_a_memory_store_gets_its_installation_again_after_each_restart() {
+    let blog = Blog::start().await;
+    let dir = support::node_fixture();
+    let dev = Dev::start(
+        dir.path(),
+        &["--port", "0", "--emulate", "--emulate-port", "0"],
+        &[("SEARCH_HOST", &blog.url)],
+    );
+    let chat = chat_url(&dev);
+    dev.wait_for("emulator: installed HasCode (Node) (com.example.hascode-node) in room 1");
+    let first = the_install(&chat).await;
+    let delivery = say(&chat, "/hascode rust").await;
+    assert_eq!(delivery["status"], 204, "{delivery:#}");
+    reply_containing(&chat, &format!("{}/rust-article-1/", blog.url)).await;
+
+    for (round, term) in ["tokio", "serde"].iter().enumerate() {
+        std::fs::write(dir.path().join("routes/extra.js"), format!("// {round}\n")).expect("write");
+        dev.wait_for_nth(
+            "emulator: sent HasCode (Node) (com.example.hascode-node) its installation in room 1 again",
+            round + 1,
+            LONG,
+        );
+        let delivery = say(&chat, &format!("/hascode {term}")).await;
+        assert_eq!(
+            delivery["status"],
+            204,
+            "the restarted add-on knows its installation: {delivery:#}\n{}",
+            dev.output()
+        );
+        reply_containing(&chat, &format!("{}/{term}-article-1/", blog.url)).await;
+    }
+    // The same installation throughout, sent again, never made anew.
+    assert_eq!(the_install(&chat).await["oauthId"], first["oauthId"]);
+    assert_eq!(dev.count("emulator: installed"), 1, "{}", dev.output());
+    let exchanges = get_json(&format!("{chat}_emulator/exchanges")).await;
+    let resent = exchanges
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter(|e| {
+                    e["kind"] == "install"
+                        && e["note"].as_str().is_some_and(|n| n.contains("again"))
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(resent, 2, "{exchanges:#}");
+}

@@ -21,6 +21,9 @@ pub struct Peek {
     pub base_url_spec: Option<String>,
     /// The embedded store's file, when the project uses one.
     pub store_file: Option<PathBuf>,
+    /// Whether the stage's `store` keeps installs in memory only (`None`:
+    /// the stage names no store, so the add-on's default applies).
+    pub store_in_memory: Option<bool>,
 }
 
 impl Peek {
@@ -65,13 +68,14 @@ impl Peek {
                     Value::String(s) => Some(s.clone()),
                     _ => None,
                 });
-        let store_file = match stage.and_then(|s| s.get("store")) {
-            None => Some(project_dir.join(super::DEFAULT_DATABASE)),
+        let (store_file, store_in_memory) = match stage.and_then(|s| s.get("store")) {
+            None => (Some(project_dir.join(super::DEFAULT_DATABASE)), None),
             Some(value) => {
                 let resolved = substitute_all(value, env);
                 match store::parse(Some(&resolved), project_dir) {
-                    Ok(StoreConfig::Embedded { path }) => Some(path),
-                    _ => None,
+                    Ok(StoreConfig::Embedded { path }) => (Some(path), Some(false)),
+                    Ok(StoreConfig::Memory) => (None, Some(true)),
+                    _ => (None, Some(false)),
                 }
             }
         };
@@ -79,6 +83,7 @@ impl Peek {
             port,
             base_url_spec,
             store_file,
+            store_in_memory,
         }
     }
 
@@ -126,6 +131,7 @@ mod tests {
         );
         assert_eq!(p.port, Some(3000));
         assert_eq!(p.store_file, None);
+        assert_eq!(p.store_in_memory, Some(true));
         assert_eq!(
             p.base_url_for(4000, &Env::default()).unwrap().as_str(),
             "http://localhost:4000/"
@@ -138,6 +144,7 @@ mod tests {
         let p = peek(text, &[("PORT", "5000"), ("NODE_ENV", "prod")]);
         assert_eq!(p.port, Some(5000));
         assert_eq!(p.store_file, Some(PathBuf::from("/p/data/x.db")));
+        assert_eq!(p.store_in_memory, Some(false));
     }
 
     #[test]
@@ -146,6 +153,7 @@ mod tests {
             port: None,
             base_url_spec: None,
             store_file: Some(PathBuf::from("/p/store.db")),
+            store_in_memory: None,
         };
         assert_eq!(
             Peek::from_text(None, Path::new("/p"), None, &Env::default()),

@@ -8,7 +8,11 @@
 //! `atlassian-connect.json`, a new tunnel URL). A changed descriptor is
 //! applied to the installation in place (same credentials, no second install
 //! call, so the add-on posts no second "installed" notice); only a changed
-//! add-on key uninstalls and installs afresh.
+//! add-on key uninstalls and installs afresh. An add-on whose store is in
+//! memory (an atlassian-connect-express add-on's default) forgets its
+//! installs on every restart: it is sent the same installation again after
+//! each one (and so posts its "installed" notice again, as it would in
+//! HipChat).
 //!
 //! The descriptor is always fetched from the add-on's local URL. With
 //! `--tunnel` the add-on announces its public URL in the descriptor, so
@@ -53,7 +57,13 @@ impl DevEmulator {
     /// Binds the emulator on 127.0.0.1 (`port` `None`: [`DEFAULT_PORT`], or
     /// any free port when that is taken) and starts serving it on the
     /// current runtime; prints the chat URL.
-    pub async fn start(port: Option<u16>, status: Status) -> anyhow::Result<Self> {
+    /// `forgets_installs`: the add-on's store is in memory, so after each
+    /// restart it is sent its installation again.
+    pub async fn start(
+        port: Option<u16>,
+        status: Status,
+        forgets_installs: bool,
+    ) -> anyhow::Result<Self> {
         crate::tls::install_crypto_provider();
         let at = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
         let options = EmulatorOptions::default();
@@ -82,7 +92,12 @@ impl DevEmulator {
             running.chat_url()
         ));
         let (starts, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(install_loop(running.host().clone(), rx, status));
+        let task = tokio::spawn(install_loop(
+            running.host().clone(),
+            rx,
+            status,
+            forgets_installs,
+        ));
         Ok(Self {
             running,
             starts,
@@ -120,7 +135,12 @@ pub fn needs_install(last: Option<&(String, String)>, url: &str, served: &str) -
     last.is_none_or(|(u, body)| u != url || body != served)
 }
 
-async fn install_loop(host: Host, mut starts: mpsc::UnboundedReceiver<String>, status: Status) {
+async fn install_loop(
+    host: Host,
+    mut starts: mpsc::UnboundedReceiver<String>,
+    status: Status,
+    forgets_installs: bool,
+) {
     // A fresh connection for every poll: a kept-alive one would reach the
     // add-on being replaced, which still serves the old descriptor.
     let client = match reqwest::Client::builder()
@@ -137,8 +157,10 @@ async fn install_loop(host: Host, mut starts: mpsc::UnboundedReceiver<String>, s
             return;
         }
     };
-    // The descriptor URL and body of the last successful install.
+    // The descriptor URL and body of the last successful install, and its
+    // oauthId.
     let mut last: Option<(String, String)> = None;
+    let mut installed: Option<String> = None;
     while let Some(mut url) = starts.recv().await {
         // Only the latest start matters.
         while let Ok(newer) = starts.try_recv() {
@@ -152,12 +174,25 @@ async fn install_loop(host: Host, mut starts: mpsc::UnboundedReceiver<String>, s
             continue;
         };
         if !needs_install(last.as_ref(), &url, &served) {
+            if forgets_installs && let Some(oauth_id) = &installed {
+                resend(&host, oauth_id, &status).await;
+            }
             continue;
         }
         match crate::emulate::reinstall(&host, &url, Some(ROOM)).await {
             Ok(done) => {
                 let install = done.installation();
+                installed = Some(install.oauth_id.clone());
                 let line = match (&done, last.is_some()) {
+                    (crate::emulate::Reinstalled::Updated(_), _) if forgets_installs => {
+                        status.good(&format!(
+                            "emulator: updated {} ({}) in room {ROOM} from its changed descriptor",
+                            install.name, install.key
+                        ));
+                        resend(&host, &install.oauth_id, &status).await;
+                        last = Some((url, served));
+                        continue;
+                    }
                     (crate::emulate::Reinstalled::Updated(_), _) => format!(
                         "emulator: updated {} ({}) in room {ROOM} from its changed descriptor (same installation, no new install call)",
                         install.name, install.key
@@ -178,11 +213,27 @@ async fn install_loop(host: Host, mut starts: mpsc::UnboundedReceiver<String>, s
             }
             Err(e) => {
                 last = None;
+                installed = None;
                 status.error(&format!(
                     "emulator: cannot install the add-on: {e}; fix it and save (it is installed again after the restart)"
                 ));
             }
         }
+    }
+}
+
+/// Gives an add-on that forgot its installs on restart (a store in memory)
+/// its installation again, same credentials, and says so.
+async fn resend(host: &Host, oauth_id: &str, status: &Status) {
+    match host.resend_install(oauth_id).await {
+        Ok(Some(install)) => status.good(&format!(
+            "emulator: sent {} ({}) its installation in room {ROOM} again (its store is in memory, so the restart forgot it)",
+            install.name, install.key
+        )),
+        Ok(None) => {}
+        Err(e) => status.error(&format!(
+            "emulator: {e}; the add-on restarted without its installation, so signed calls to it fail until it takes one (save a file to try again)"
+        )),
     }
 }
 

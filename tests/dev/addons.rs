@@ -2,12 +2,11 @@
 //! 2015 Node add-on through `npm start`, `.env`; every one restarts
 //! without a failed request.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::support::{Dev, Project, get, poll_until};
+use crate::support::{Dev, Project, get, node_fixture, poll_until};
 use crate::{LONG, SETTLE};
 
 /// Polls `path` through `rounds` restarts made by `restart(round)`, each
@@ -130,37 +129,6 @@ fn a_bad_env_file_is_named_by_line_without_its_content() {
     let dev = Dev::start(dir.path(), &["--port", "0"], &[]);
     let line = dev.wait_for(".env: line 2 is not KEY=VALUE");
     assert!(!dev.output().contains("s3cret"), "{line}");
-}
-
-fn node_fixture() -> tempfile::TempDir {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/node-addon");
-    assert!(
-        fixture.join("node_modules").is_dir(),
-        "the Node fixture's modules are missing: run ./install.sh --test-deps"
-    );
-    let dir = tempfile::tempdir().expect("a folder");
-    for name in [
-        "app.js",
-        "atlassian-connect.json",
-        "config.json",
-        "package.json",
-    ] {
-        std::fs::copy(fixture.join(name), dir.path().join(name)).expect("copy the fixture");
-    }
-    for sub in ["lib", "routes"] {
-        std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
-        for entry in std::fs::read_dir(fixture.join(sub)).expect("read the fixture") {
-            let entry = entry.expect("entry");
-            std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name()))
-                .expect("copy");
-        }
-    }
-    std::os::unix::fs::symlink(
-        fixture.join("node_modules"),
-        dir.path().join("node_modules"),
-    )
-    .expect("link node_modules");
-    dir
 }
 
 #[test]

@@ -440,3 +440,36 @@ pub fn listening_addresses(port: u16) -> Vec<String> {
     }
     found
 }
+
+/// A copy of the 2015 Node add-on (`tests/fixtures/node-addon`) in a
+/// temporary folder, its `node_modules` linked.
+pub fn node_fixture() -> tempfile::TempDir {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/node-addon");
+    assert!(
+        fixture.join("node_modules").is_dir(),
+        "the Node fixture's modules are missing: run ./install.sh --test-deps"
+    );
+    let dir = tempfile::tempdir().expect("a folder");
+    for name in [
+        "app.js",
+        "atlassian-connect.json",
+        "config.json",
+        "package.json",
+    ] {
+        std::fs::copy(fixture.join(name), dir.path().join(name)).expect("copy the fixture");
+    }
+    for sub in ["lib", "routes"] {
+        std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+        for entry in std::fs::read_dir(fixture.join(sub)).expect("read the fixture") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name()))
+                .expect("copy");
+        }
+    }
+    std::os::unix::fs::symlink(
+        fixture.join("node_modules"),
+        dir.path().join("node_modules"),
+    )
+    .expect("link node_modules");
+    dir
+}

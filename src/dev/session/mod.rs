@@ -170,7 +170,8 @@ impl Session {
         })?;
         spawn_stdin_reader(tx);
         if let Some(port) = self.s.emulate {
-            self.emulator = Some(DevEmulator::start(port, self.status).await?);
+            self.emulator =
+                Some(DevEmulator::start(port, self.status, self.s.forgets_installs).await?);
         }
 
         if self.tunnel.is_some() {

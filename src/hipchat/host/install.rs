@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::Serialize;
 
 use super::exchange::{self, Outgoing};
-use super::model::{ExchangeKind, HostEvent, Installation, InstalledWebhook};
+use super::model::{Exchange, ExchangeKind, HostEvent, Installation, InstalledWebhook};
 use super::state::{Credential, InstallRecord, Shared, random_alphanumeric};
 use crate::hipchat::descriptor::{Descriptor, DescriptorError};
 use crate::hipchat::jwt::unix_now;
@@ -180,43 +180,15 @@ pub(crate) async fn install(
             },
         );
     }
-    let capabilities_url = format!("{base}/v2/capabilities");
-    let body = InstallBody {
-        oauth_id: &oauth_id,
-        capabilities_url: &capabilities_url,
-        room_id,
-        group_id: shared.options.group_id,
-        oauth_secret: &secret,
-    };
-    let (mut record, answer) = exchange::send(
+    let (mut record, outcome) = post_install(
         shared,
-        Outgoing {
-            kind: ExchangeKind::Install,
-            oauth_id: Some(oauth_id.clone()),
-            method: Method::POST,
-            url: descriptor.callback_url.clone(),
-            headers: vec![(JSON.0.into(), JSON.1.into())],
-            body: serde_json::to_vec(&body).ok(),
-            jwt_claims: None,
-            timeout: shared.options.install_timeout,
-        },
+        &base,
+        &descriptor.callback_url,
+        &oauth_id,
+        &secret,
+        room_id,
     )
     .await;
-    let outcome = match answer {
-        Err(reason) => Err(InstallError::CallbackUnreachable {
-            url: descriptor.callback_url.clone(),
-            reason,
-        }),
-        Ok(a) if !(200..300).contains(&a.status) => {
-            let text = String::from_utf8_lossy(&a.body);
-            Err(InstallError::Rejected {
-                url: descriptor.callback_url.clone(),
-                status: a.status,
-                body: text.chars().take(300).collect(),
-            })
-        }
-        Ok(_) => Ok(()),
-    };
     if let Err(e) = &outcome {
         record.error = Some(e.to_string());
         let mut inner = shared.lock();
@@ -329,6 +301,95 @@ fn register(
 /// modules change, the credentials and the add-on's tenant stay, and the
 /// add-on is not called (no second "installed" notice). `Ok(None)` when the
 /// key changed, which needs a real reinstall.
+/// POSTs the install body (credentials, capabilities URL, room and group)
+/// to `callback_url`; returns the exchange, not yet recorded, and whether
+/// the add-on took it (2xx).
+async fn post_install(
+    shared: &Shared,
+    base: &str,
+    callback_url: &str,
+    oauth_id: &str,
+    secret: &str,
+    room_id: Option<u64>,
+) -> (Exchange, Result<(), InstallError>) {
+    let capabilities_url = format!("{base}/v2/capabilities");
+    let body = InstallBody {
+        oauth_id,
+        capabilities_url: &capabilities_url,
+        room_id,
+        group_id: shared.options.group_id,
+        oauth_secret: secret,
+    };
+    let (record, answer) = exchange::send(
+        shared,
+        Outgoing {
+            kind: ExchangeKind::Install,
+            oauth_id: Some(oauth_id.to_owned()),
+            method: Method::POST,
+            url: callback_url.to_owned(),
+            headers: vec![(JSON.0.into(), JSON.1.into())],
+            body: serde_json::to_vec(&body).ok(),
+            jwt_claims: None,
+            timeout: shared.options.install_timeout,
+        },
+    )
+    .await;
+    let outcome = match answer {
+        Err(reason) => Err(InstallError::CallbackUnreachable {
+            url: callback_url.to_owned(),
+            reason,
+        }),
+        Ok(a) if !(200..300).contains(&a.status) => {
+            let text = String::from_utf8_lossy(&a.body);
+            Err(InstallError::Rejected {
+                url: callback_url.to_owned(),
+                status: a.status,
+                body: text.chars().take(300).collect(),
+            })
+        }
+        Ok(_) => Ok(()),
+    };
+    (record, outcome)
+}
+
+/// POSTs an existing installation to the add-on's install callback again,
+/// with the same oauthId and secret: for an add-on that restarted with an
+/// empty store and forgot it. The installation stays whatever the add-on
+/// answers; `Ok(None)` if it is gone.
+pub(crate) async fn resend(
+    shared: &Shared,
+    oauth_id: &str,
+) -> Result<Option<Installation>, InstallError> {
+    let base = shared.base_url().ok_or(InstallError::NoBaseUrl)?;
+    let found = {
+        let inner = shared.lock();
+        inner.installs.get(oauth_id).and_then(|r| {
+            let credential = inner.credentials.get(oauth_id).filter(|c| !c.revoked)?;
+            Some((r.installation.clone(), credential.secret.clone()))
+        })
+    };
+    let Some((installation, secret)) = found else {
+        return Ok(None);
+    };
+    let (mut record, outcome) = post_install(
+        shared,
+        &base,
+        &installation.callback_url,
+        oauth_id,
+        &secret,
+        installation.room_id,
+    )
+    .await;
+    record.note = Some(
+        "the same installation again, for an add-on that restarted with an empty store".into(),
+    );
+    if let Err(e) = &outcome {
+        record.error = Some(e.to_string());
+    }
+    shared.record(record);
+    outcome.map(|()| Some(installation))
+}
+
 pub(crate) async fn update_in_place(
     shared: &Shared,
     oauth_id: &str,

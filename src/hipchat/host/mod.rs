@@ -218,6 +218,16 @@ impl Host {
         install::update_in_place(&self.shared, oauth_id).await
     }
 
+    /// POSTs an installation to the add-on's install callback again with
+    /// the same credentials (an add-on whose store is in memory forgets its
+    /// installs when it restarts); `Ok(None)` if it is gone or revoked.
+    pub async fn resend_install(
+        &self,
+        oauth_id: &str,
+    ) -> Result<Option<Installation>, InstallError> {
+        install::resend(&self.shared, oauth_id).await
+    }
+
     /// Revokes the credentials (and tokens), then calls
     /// `DELETE {callbackUrl}/{oauthId}`, then forgets the installation.
     pub async fn uninstall(&self, oauth_id: &str) -> Result<Uninstalled, UninstallError> {
