@@ -168,9 +168,10 @@ async fn a_person_installs_an_addon_in_the_page_and_sees_linked_results_arrive_l
 /// The other half of HipChat Connect, in a browser that cannot reach
 /// hipchat.com, on an add-on written against atlassian-connect-express-
 /// hipchat 0.3.x that loads the API from //www.hipchat.com: glance, sidebar
-/// and its API calls, the glance push, the dialog from the input action and
-/// its buttons, the card, a message action, the configuration page, the
-/// external page. Screenshots of each are kept as artifacts.
+/// and its API calls, the glance push, HipChat.dialog.open from the
+/// sidebar, the dialog from the input action and its buttons, the card, a
+/// message action, the configuration page, the external page (which takes
+/// the API from ?xdmhost=). Screenshots of each are kept as artifacts.
 #[tokio::test]
 async fn an_addons_glance_sidebar_dialog_actions_and_pages_work_in_a_browser_without_hipchat() {
     require_tool(
@@ -229,6 +230,11 @@ async fn an_addons_glance_sidebar_dialog_actions_and_pages_work_in_a_browser_wit
     assert_eq!(report["token"]["data"]["userId"], 1, "{report:#}");
     assert_eq!(report["pushed"]["data"]["status"], 204, "{report:#}");
     assert_eq!(report["pushedLabel"], "Pushed", "{report:#}");
+    assert_eq!(
+        report["dialogParameters"],
+        json!({"from": "sidebar"}),
+        "HipChat.dialog.open's parameters: {report:#}"
+    );
     assert_eq!(report["dialogTitle"], "Fixture Dialog", "{report:#}");
     assert_eq!(report["actionPayload"], json!({}), "{report:#}");
     assert_eq!(
