@@ -305,7 +305,7 @@ async fn an_add_on_with_a_memory_store_gets_its_installation_again_after_each_re
     for (round, term) in ["tokio", "serde"].iter().enumerate() {
         std::fs::write(dir.path().join("routes/extra.js"), format!("// {round}\n")).expect("write");
         dev.wait_for_nth(
-            "emulator: sent HasCode (Node) (com.example.hascode-node) its installation in room 1 again",
+            "emulator: sent HasCode (Node) (com.example.hascode-node) its installation in room 1 again, in case the restart emptied its store",
             round + 1,
             LONG,
         );

@@ -8,11 +8,12 @@
 //! `atlassian-connect.json`, a new tunnel URL). A changed descriptor is
 //! applied to the installation in place (same credentials, no second install
 //! call, so the add-on posts no second "installed" notice); only a changed
-//! add-on key uninstalls and installs afresh. An add-on whose store is in
-//! memory (an atlassian-connect-express add-on's default) forgets its
-//! installs on every restart: it is sent the same installation again after
-//! each one (and so posts its "installed" notice again, as it would in
-//! HipChat).
+//! add-on key uninstalls and installs afresh. An add-on whose store may be
+//! in memory (config.json says so, or names no store and the add-on is not
+//! `connect serve`: atlassian-connect-express keeps installs in memory by
+//! default) would forget its installs on every restart: it is sent the same
+//! installation again after each one (and so may post its "installed"
+//! notice again, as it would in HipChat).
 //!
 //! The descriptor is always fetched from the add-on's local URL. With
 //! `--tunnel` the add-on announces its public URL in the descriptor, so
@@ -57,8 +58,8 @@ impl DevEmulator {
     /// Binds the emulator on 127.0.0.1 (`port` `None`: [`DEFAULT_PORT`], or
     /// any free port when that is taken) and starts serving it on the
     /// current runtime; prints the chat URL.
-    /// `forgets_installs`: the add-on's store is in memory, so after each
-    /// restart it is sent its installation again.
+    /// `forgets_installs`: the add-on's store may be in memory, so after
+    /// each restart it is sent its installation again.
     pub async fn start(
         port: Option<u16>,
         status: Status,
@@ -222,17 +223,17 @@ async fn install_loop(
     }
 }
 
-/// Gives an add-on that forgot its installs on restart (a store in memory)
-/// its installation again, same credentials, and says so.
+/// Gives an add-on that may have forgotten its installs on restart (a store
+/// in memory) its installation again, same credentials, and says so.
 async fn resend(host: &Host, oauth_id: &str, status: &Status) {
     match host.resend_install(oauth_id).await {
         Ok(Some(install)) => status.good(&format!(
-            "emulator: sent {} ({}) its installation in room {ROOM} again (its store is in memory, so the restart forgot it)",
+            "emulator: sent {} ({}) its installation in room {ROOM} again, in case the restart emptied its store",
             install.name, install.key
         )),
         Ok(None) => {}
-        Err(e) => status.error(&format!(
-            "emulator: {e}; the add-on restarted without its installation, so signed calls to it fail until it takes one (save a file to try again)"
+        Err(e) => status.warn(&format!(
+            "emulator: sending the add-on its installation again after the restart failed: {e} (harmless if its store kept it; otherwise signed calls to it fail until the next restart)"
         )),
     }
 }

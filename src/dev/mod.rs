@@ -169,8 +169,9 @@ pub struct Settings {
     pub warnings: Vec<String>,
     /// With --emulate: the emulator's port, if given (`Some(None)`: the default).
     pub emulate: Option<Option<u16>>,
-    /// Whether the add-on forgets its installs when it restarts (its store
-    /// is in memory), so the emulator sends them again after each restart.
+    /// Whether the add-on may forget its installs when it restarts (its
+    /// store is in memory, or not known to be durable), so the emulator
+    /// sends them again after each restart.
     pub forgets_installs: bool,
 }
 
@@ -231,11 +232,7 @@ fn resolve(args: DevArgs, env: Env) -> anyhow::Result<Settings> {
     }
     let (procfile, has_package_json) = project::read(&project);
     let command = project::choose(args.exec.as_deref(), procfile.as_deref(), has_package_json);
-    let package_json = has_package_json
-        .then(|| std::fs::read_to_string(project.join("package.json")).ok())
-        .flatten();
-    let forgets_installs =
-        project::forgets_installs(&command, peek.store_in_memory, package_json.as_deref());
+    let forgets_installs = project::forgets_installs(&command, peek.store_in_memory);
     let kill_timeout = Duration::from_millis(args.kill_timeout);
     let mut child_env = Vec::new();
     let (program, child_args, takes_socket) = match &command {

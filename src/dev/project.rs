@@ -171,23 +171,20 @@ pub fn read(dir: &Path) -> (Option<String>, bool) {
     (procfile, dir.join("package.json").is_file())
 }
 
-/// Whether the add-on keeps its installs in memory only, so that every
-/// restart forgets them: its `config.json` stage says so (`store_in_memory`
-/// from [`crate::config::peek::Peek`]), or, naming no store, it is an
-/// atlassian-connect-express add-on (whose default store is memory; its
-/// `package.json` text names the package). `connect serve`'s default store
-/// is a file, and an add-on of another kind is taken to keep its own.
-pub fn forgets_installs(
-    command: &Command,
-    store_in_memory: Option<bool>,
-    package_json: Option<&str>,
-) -> bool {
+/// Whether the add-on may forget its installs when it restarts, so the
+/// emulator should send it its installation again after each restart: its
+/// `config.json` stage names a store in memory (`store_in_memory` from
+/// [`crate::config::peek::Peek`], `Some(true)`), or names none and it is not
+/// `connect serve` (whose default store is a file). An add-on of another
+/// kind that names no store may keep installs anywhere, in memory as
+/// atlassian-connect-express does by default: sending the same installation
+/// again costs it at most a second "installed" notice, not sending it can
+/// cost every signed call until it is reinstalled.
+pub fn forgets_installs(command: &Command, store_in_memory: Option<bool>) -> bool {
     match (store_in_memory, command) {
         (Some(memory), _) => memory,
         (None, Command::ConnectServe) => false,
-        (None, Command::Shell { .. }) => {
-            package_json.is_some_and(|text| text.contains("\"atlassian-connect-express\""))
-        }
+        (None, Command::Shell { .. }) => true,
     }
 }
 
@@ -282,16 +279,13 @@ mod tests {
     }
 
     #[test]
-    fn installs_are_forgotten_by_memory_stores_and_by_ace_add_ons_that_name_no_store() {
+    fn installs_are_sent_again_unless_the_store_is_known_to_keep_them() {
         let node = shell("node app.js", "Procfile");
-        let ace = r#"{"dependencies": {"atlassian-connect-express": "1.0.14"}}"#;
-        let other = r#"{"dependencies": {"express": "4.22.3"}}"#;
-        assert!(forgets_installs(&Command::ConnectServe, Some(true), None));
-        assert!(!forgets_installs(&Command::ConnectServe, None, Some(ace)));
-        assert!(forgets_installs(&node, Some(true), Some(other)));
-        assert!(!forgets_installs(&node, Some(false), Some(ace)));
-        assert!(forgets_installs(&node, None, Some(ace)));
-        assert!(!forgets_installs(&node, None, Some(other)));
-        assert!(!forgets_installs(&node, None, None));
+        assert!(forgets_installs(&Command::ConnectServe, Some(true)));
+        assert!(!forgets_installs(&Command::ConnectServe, Some(false)));
+        assert!(!forgets_installs(&Command::ConnectServe, None));
+        assert!(forgets_installs(&node, Some(true)));
+        assert!(!forgets_installs(&node, Some(false)));
+        assert!(forgets_installs(&node, None));
     }
 }
