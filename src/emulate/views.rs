@@ -139,7 +139,7 @@ impl From<&ChatEntry> for MessageView {
 pub fn display_html(message: &str, format: MessageFormat) -> String {
     match format {
         MessageFormat::Html => message.to_owned(),
-        MessageFormat::Text => tera::escape_html(message).replace('\n', "<br>"),
+        MessageFormat::Text => html_escape::encode_text(message).replace('\n', "<br>"),
     }
 }
 
@@ -387,6 +387,11 @@ mod tests {
         assert!(!view.html.contains("<script>"), "{}", view.html);
         assert!(view.html.contains("&lt;script&gt;"));
         assert!(view.html.ends_with("<br>bye"));
+        // Only what HTML needs is escaped: a command reads as typed.
+        assert_eq!(
+            display_html("/hascode rust & c++ <3", MessageFormat::Text),
+            "/hascode rust &amp; c++ &lt;3"
+        );
     }
 
     #[test]
