@@ -158,10 +158,9 @@ async fn install_loop(
             return;
         }
     };
-    // The descriptor URL and body of the last successful install, and its
-    // oauthId.
-    let mut last: Option<(String, String)> = None;
-    let mut installed: Option<String> = None;
+    // The descriptor URL and body of the last successful install, and the
+    // installation's oauthId.
+    let mut last: Option<((String, String), String)> = None;
     while let Some(mut url) = starts.recv().await {
         // Only the latest start matters.
         while let Ok(newer) = starts.try_recv() {
@@ -174,8 +173,8 @@ async fn install_loop(
             ));
             continue;
         };
-        if !needs_install(last.as_ref(), &url, &served) {
-            if forgets_installs && let Some(oauth_id) = &installed {
+        if !needs_install(last.as_ref().map(|(d, _)| d), &url, &served) {
+            if forgets_installs && let Some((_, oauth_id)) = &last {
                 resend(&host, oauth_id, &status).await;
             }
             continue;
@@ -183,38 +182,38 @@ async fn install_loop(
         match crate::emulate::reinstall(&host, &url, Some(ROOM)).await {
             Ok(done) => {
                 let install = done.installation();
-                installed = Some(install.oauth_id.clone());
-                let line = match (&done, last.is_some()) {
-                    (crate::emulate::Reinstalled::Updated(_), _) if forgets_installs => {
-                        status.good(&format!(
-                            "emulator: updated {} ({}) in room {ROOM} from its changed descriptor",
-                            install.name, install.key
-                        ));
-                        resend(&host, &install.oauth_id, &status).await;
-                        last = Some((url, served));
-                        continue;
-                    }
-                    (crate::emulate::Reinstalled::Updated(_), _) => format!(
-                        "emulator: updated {} ({}) in room {ROOM} from its changed descriptor (same installation, no new install call)",
-                        install.name, install.key
-                    ),
-                    (_, reinstall) => format!(
+                let updated = matches!(done, crate::emulate::Reinstalled::Updated(_));
+                let line = if updated {
+                    format!(
+                        "emulator: updated {} ({}) in room {ROOM} from its changed descriptor{}",
+                        install.name,
+                        install.key,
+                        if forgets_installs {
+                            ""
+                        } else {
+                            " (same installation, no new install call)"
+                        }
+                    )
+                } else {
+                    format!(
                         "emulator: {} {} ({}) in room {ROOM}",
-                        if reinstall {
+                        if last.is_some() {
                             "reinstalled"
                         } else {
                             "installed"
                         },
                         install.name,
                         install.key
-                    ),
+                    )
                 };
                 status.good(&line);
-                last = Some((url, served));
+                if updated && forgets_installs {
+                    resend(&host, &install.oauth_id, &status).await;
+                }
+                last = Some(((url, served), install.oauth_id.clone()));
             }
             Err(e) => {
                 last = None;
-                installed = None;
                 status.error(&format!(
                     "emulator: cannot install the add-on: {e}; fix it and save (it is installed again after the restart)"
                 ));
