@@ -315,12 +315,7 @@ impl Host {
 
     /// A room's messages and notifications, oldest first.
     pub fn room_messages(&self, room_id: u64) -> Vec<ChatEntry> {
-        self.shared
-            .lock()
-            .chat
-            .get(&room_id)
-            .map(|log| log.iter().cloned().collect())
-            .unwrap_or_default()
+        self.shared.room_log(room_id)
     }
 
     /// Every installation, oldest first.

@@ -227,6 +227,15 @@ impl Shared {
         created
     }
 
+    /// A room's messages and notifications, oldest first.
+    pub(crate) fn room_log(&self, room_id: u64) -> Vec<ChatEntry> {
+        self.lock()
+            .chat
+            .get(&room_id)
+            .map(|log| log.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Appends a chat entry to its room and publishes it.
     pub(crate) fn add_chat(&self, entry: ChatEntry) {
         {

@@ -238,12 +238,7 @@ pub(crate) async fn history(
         room,
     )?;
     let (start, max) = paging(&caller, query.as_deref(), 75)?;
-    let mut entries: Vec<ChatEntry> = shared
-        .lock()
-        .chat
-        .get(&room)
-        .map(|log| log.iter().cloned().collect())
-        .unwrap_or_default();
+    let mut entries = shared.room_log(room);
     if query_param(query.as_deref(), "reverse").is_some_and(|v| v == "false") {
         entries.reverse();
     }
@@ -270,12 +265,7 @@ pub(crate) async fn latest(
         room,
     )?;
     let (_, max) = paging(&caller, query.as_deref(), 75)?;
-    let entries: Vec<ChatEntry> = shared
-        .lock()
-        .chat
-        .get(&room)
-        .map(|log| log.iter().cloned().collect())
-        .unwrap_or_default();
+    let entries = shared.room_log(room);
     let after: Vec<ChatEntry> = match query_param(query.as_deref(), "not-before") {
         None => entries,
         Some(id) => match entries.iter().position(|e| e.id == id) {
