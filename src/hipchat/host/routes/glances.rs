@@ -5,13 +5,11 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 
 use super::people::find_user;
-use super::{
-    Caller, Limited, Refusal, authorize, authorize_group, json_body, room_id, with_rate_headers,
-};
+use super::{Caller, Limited, Refusal, authorize, authorize_group, json_body, room_id};
 use crate::hipchat::host::glances;
 use crate::hipchat::host::model::GlanceScope;
 use crate::hipchat::host::state::Shared;
@@ -30,10 +28,7 @@ fn apply(
             listed.join("; ")
         )))
     })?;
-    Ok(with_rate_headers(
-        StatusCode::NO_CONTENT.into_response(),
-        &caller.quota,
-    ))
+    Ok(caller.no_content())
 }
 
 /// For everyone in a room (scope `view_room`).

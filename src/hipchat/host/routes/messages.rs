@@ -120,10 +120,7 @@ pub(crate) async fn reply(
             link: None,
         },
     );
-    Ok(with_rate_headers(
-        StatusCode::NO_CONTENT.into_response(),
-        &caller.quota,
-    ))
+    Ok(caller.no_content())
 }
 
 /// `POST|PUT room/{id}/share/link {"link", "message"}`: 204.
@@ -168,10 +165,7 @@ pub(crate) async fn share_link(
             link: Some(link),
         },
     );
-    Ok(with_rate_headers(
-        StatusCode::NO_CONTENT.into_response(),
-        &caller.quota,
-    ))
+    Ok(caller.no_content())
 }
 
 /// `POST user/{id_or_email_or_@mention}/message {"message", "notify",
@@ -206,10 +200,7 @@ pub(crate) async fn private(
     };
     let notify = body.get("notify").and_then(Value::as_bool).unwrap_or(false);
     people::private_message(&shared, &caller.oauth_id, user.id, &message, format, notify);
-    Ok(with_rate_headers(
-        StatusCode::NO_CONTENT.into_response(),
-        &caller.quota,
-    ))
+    Ok(caller.no_content())
 }
 
 fn items(shared: &Shared, entries: &[ChatEntry]) -> Vec<Value> {

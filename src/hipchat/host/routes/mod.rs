@@ -177,6 +177,11 @@ pub(crate) struct Caller {
 }
 
 impl Caller {
+    /// `204 No Content` with this caller's rate-limit headers.
+    pub(crate) fn no_content(&self) -> Response {
+        with_rate_headers(StatusCode::NO_CONTENT.into_response(), &self.quota)
+    }
+
     /// Attaches this caller's rate-limit headers to a refusal.
     pub(crate) fn refuse(&self, refusal: Refusal) -> Limited {
         Limited(refusal, Some(self.quota))

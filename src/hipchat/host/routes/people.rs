@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -114,10 +114,7 @@ pub(crate) async fn topic(
         }
         other => caller.refuse(Refusal::BadRequest(other.to_string())),
     })?;
-    Ok(with_rate_headers(
-        StatusCode::NO_CONTENT.into_response(),
-        &caller.quota,
-    ))
+    Ok(caller.no_content())
 }
 
 /// A user by id, e-mail or `@mention_name`.

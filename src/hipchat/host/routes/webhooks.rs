@@ -147,8 +147,5 @@ pub(crate) async fn remove(
             "Webhook {id} not found in room {room}"
         ))));
     }
-    Ok(with_rate_headers(
-        StatusCode::NO_CONTENT.into_response(),
-        &caller.quota,
-    ))
+    Ok(caller.no_content())
 }
