@@ -73,13 +73,17 @@ async fn ui_addon(
     (addon, install.oauth_id)
 }
 
-/// A second add-on (another key) with the same webhooks, to see what the
-/// first one's actions tell others.
-async fn other_addon(host: &RunningHost) -> (RunningAddOn, String) {
+/// Another add-on with the same modules and webhooks under `key`, with
+/// `scopes`, installed in room 1.
+async fn keyed_addon(
+    host: &RunningHost,
+    key: &'static str,
+    scopes: &'static [&'static str],
+) -> (RunningAddOn, String) {
     let addon = addon::start(
-        |base, doc| {
-            with_ui(base, doc, &SCOPES);
-            doc["key"] = json!("com.example.other");
+        move |base, doc| {
+            with_ui(base, doc, scopes);
+            doc["key"] = json!(key);
         },
         Behaviour::default(),
     )
@@ -90,6 +94,12 @@ async fn other_addon(host: &RunningHost) -> (RunningAddOn, String) {
         .await
         .expect("install");
     (addon, install.oauth_id)
+}
+
+/// A second add-on (another key) with the same webhooks, to see what the
+/// first one's actions tell others.
+async fn other_addon(host: &RunningHost) -> (RunningAddOn, String) {
+    keyed_addon(host, "com.example.other", &SCOPES).await
 }
 
 async fn call(
@@ -412,23 +422,8 @@ async fn glance_pushes_with_bad_content_unknown_keys_or_scopes_are_refused() {
         "a room install cannot push to the group: {body}"
     );
 
-    let (_narrow, narrow_id) = {
-        let addon = addon::start(
-            |base, doc| {
-                with_ui(base, doc, &["send_notification"]);
-                doc["key"] = json!("com.example.narrow");
-            },
-            Behaviour::default(),
-        )
-        .await;
-        let id = host
-            .host()
-            .install(&addon.descriptor_url(), Some(1))
-            .await
-            .expect("install")
-            .oauth_id;
-        (addon, id)
-    };
+    let (_narrow, narrow_id) =
+        keyed_addon(&host, "com.example.narrow", &["send_notification"]).await;
     let narrow = access_token(&host, &narrow_id).await;
     let (status, body) = call(
         &host,
@@ -618,20 +613,8 @@ async fn messages_replies_links_and_private_messages_reach_the_chat() {
     .await;
     assert_eq!(status, 404, "{body}");
 
-    let narrow = addon::start(
-        |base, doc| {
-            with_ui(base, doc, &["send_notification"]);
-            doc["key"] = json!("com.example.narrow");
-        },
-        Behaviour::default(),
-    )
-    .await;
-    let narrow_id = host
-        .host()
-        .install(&narrow.descriptor_url(), Some(1))
-        .await
-        .expect("install")
-        .oauth_id;
+    let (_narrow, narrow_id) =
+        keyed_addon(&host, "com.example.narrow", &["send_notification"]).await;
     let narrow_token = access_token(&host, &narrow_id).await;
     let (status, body) = call(
         &host,
