@@ -11,6 +11,7 @@ pub mod emulate;
 pub mod error;
 pub mod hipchat;
 pub mod logging;
+pub mod net;
 pub mod new;
 pub mod serve;
 pub mod tls;

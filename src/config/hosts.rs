@@ -17,11 +17,24 @@ impl HostWhitelist {
         let mut builder = GlobSetBuilder::new();
         for pattern in patterns {
             let pattern = pattern.trim();
-            if pattern.is_empty() || pattern.contains(['/', ':']) {
+            // `[::1]`, as a URL spells an IPv6 host, is a host; `host:3000` is not.
+            let ipv6 = pattern.starts_with('[')
+                && pattern.ends_with(']')
+                && pattern[1..pattern.len() - 1]
+                    .parse::<std::net::Ipv6Addr>()
+                    .is_ok();
+            if pattern.is_empty() || pattern.contains('/') || (pattern.contains(':') && !ipv6) {
                 return Err(format!(
                     "`{pattern}` is not a host pattern; write hosts like \"*.hipchat.com\" or \"api.example.com\", without scheme, port or path"
                 ));
             }
+            let literal;
+            let pattern = if ipv6 {
+                literal = globset::escape(pattern);
+                literal.as_str()
+            } else {
+                pattern
+            };
             let glob = GlobBuilder::new(pattern)
                 .case_insensitive(true)
                 .build()
@@ -101,6 +114,14 @@ mod tests {
         assert!(w.allows("127.0.0.1"));
         assert!(!w.allows("127.0.0.2"));
         assert!(w.allows("hipchat.example.org"));
+    }
+
+    #[test]
+    fn ipv6_hosts_are_written_as_urls_write_them() {
+        let w = list(&["[::1]"]);
+        assert!(w.allows("[::1]"));
+        assert!(!w.allows("1"), "a host, not a character class");
+        assert!(HostWhitelist::new(&["localhost:3000".to_string()]).is_err());
     }
 
     #[test]

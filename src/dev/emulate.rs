@@ -64,10 +64,16 @@ impl DevEmulator {
         port: Option<u16>,
         status: Status,
         forgets_installs: bool,
+        allowed_hosts: &[String],
+        timeouts: crate::net::Timeouts,
     ) -> anyhow::Result<Self> {
         crate::tls::install_crypto_provider();
         let at = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
-        let options = EmulatorOptions::default();
+        let options = EmulatorOptions {
+            allowed_hosts: allowed_hosts.to_vec(),
+            timeouts,
+            ..EmulatorOptions::default()
+        };
         let emulator = match port {
             Some(port) => Emulator::bind(at(port), options).await.map_err(|e| {
                 anyhow::anyhow!(

@@ -130,6 +130,20 @@ pub struct DevArgs {
     /// The emulator's port [default: 8080, or a free port when 8080 is taken; 0: any free port].
     #[arg(long, value_name = "PORT", requires = "emulate")]
     pub emulate_port: Option<u16>,
+    /// Also answer requests for this host name (repeatable, or a comma
+    /// list; `*.example.com` patterns too), on the public port, the
+    /// add-on and the emulator. Always answered: IP addresses, localhost,
+    /// *.localhost, the tunnel's host and AC_LOCAL_BASE_URL's; any other
+    /// `Host` gets 403 (a guard against DNS rebinding).
+    #[arg(
+        long = "allow-host",
+        value_name = "NAME",
+        env = "CONNECT_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allow_hosts: Vec<String>,
+    #[command(flatten)]
+    pub timeouts: crate::net::TimeoutArgs,
 }
 
 /// Everything the dev loop needs, resolved once.
@@ -173,6 +187,13 @@ pub struct Settings {
     /// store is in memory, or not known to be durable), so the emulator
     /// sends them again after each restart.
     pub forgets_installs: bool,
+    /// The host names answered besides IP addresses and localhost (the
+    /// tunnel's is added once known).
+    pub allowed_hosts: crate::net::AllowedHosts,
+    /// The names given with `--allow-host`, for the emulator.
+    pub allow_host_names: Vec<String>,
+    /// Time limits on slow clients.
+    pub timeouts: crate::net::Timeouts,
 }
 
 /// Runs `connect dev` until SIGINT or SIGTERM.
@@ -260,6 +281,29 @@ fn resolve(args: DevArgs, env: Env) -> anyhow::Result<Settings> {
     if let Some(stage) = &args.project.stage {
         child_env.push(("NODE_ENV".to_string(), stage.clone()));
     }
+    let names: Vec<String> = args
+        .allow_hosts
+        .iter()
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let allowed_hosts =
+        crate::net::AllowedHosts::new(&names).map_err(|e| usage(format!("--allow-host: {e}")))?;
+    if !names.is_empty() {
+        // `connect serve` answers the same names.
+        child_env.push(("CONNECT_ALLOWED_HOSTS".to_string(), names.join(",")));
+    }
+    let allow_host_names = names;
+    let url_host = |u: &Url| u.host_str().map(str::to_owned);
+    if let Some(explicit) = env
+        .get("AC_LOCAL_BASE_URL")
+        .and_then(|u| Url::parse(u).ok())
+    {
+        allowed_hosts.add(&url_host(&explicit).unwrap_or_default());
+    }
+    if let Some(configured) = peek.base_url_for(port, &env) {
+        allowed_hosts.add(&url_host(&configured).unwrap_or_default());
+    }
     let tunnel = if args.tunnel {
         let program =
             tunnel::locate(args.ngrok.as_deref(), env.get("PATH")).map_err(anyhow::Error::msg)?;
@@ -310,6 +354,9 @@ fn resolve(args: DevArgs, env: Env) -> anyhow::Result<Settings> {
         warnings,
         emulate: args.emulate.then_some(args.emulate_port),
         forgets_installs,
+        allowed_hosts,
+        allow_host_names,
+        timeouts: args.timeouts.timeouts(),
     })
 }
 

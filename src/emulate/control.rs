@@ -223,6 +223,7 @@ fn install_status(error: &InstallError) -> StatusCode {
         | InstallError::GlobalInstallNotAllowed(_) => StatusCode::UNPROCESSABLE_ENTITY,
         InstallError::DescriptorUnreachable { .. }
         | InstallError::DescriptorStatus { .. }
+        | InstallError::DescriptorRedirected { .. }
         | InstallError::CallbackUnreachable { .. }
         | InstallError::Rejected { .. } => StatusCode::BAD_GATEWAY,
         InstallError::NoBaseUrl => StatusCode::INTERNAL_SERVER_ERROR,

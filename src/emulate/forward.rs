@@ -29,7 +29,7 @@ use crate::hipchat::jwt;
 use crate::hipchat::modules::Kind;
 
 /// The biggest request body forwarded to an add-on.
-const REQUEST_LIMIT: usize = 10 * 1024 * 1024;
+pub const REQUEST_LIMIT: usize = 10 * 1024 * 1024;
 /// The biggest answer read from an add-on.
 const ANSWER_LIMIT: usize = 32 * 1024 * 1024;
 /// How long an add-on may take to answer a page request.
@@ -350,6 +350,10 @@ async fn forward(state: &AppState, slug: &str, host: &str, request: Request) -> 
     {
         headers.insert(header::LOCATION, value);
     }
+    if let Ok(value) = HeaderValue::from_str(&frame_ancestors(state, host)) {
+        // Beside any policy of the add-on's own: both apply.
+        headers.append(header::CONTENT_SECURITY_POLICY, value);
+    }
     let body = match read_limited(answer).await {
         Ok(body) => body,
         Err(reason) => {
@@ -428,6 +432,34 @@ async fn forward(state: &AppState, slug: &str, host: &str, request: Request) -> 
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
+}
+
+/// The policy that lets only the emulator's page (on the port the
+/// forwarding origin was reached at) and the add-on's own pages frame an
+/// add-on page.
+pub fn frame_ancestors(state: &AppState, request_host: &str) -> String {
+    let port = request_host
+        .rsplit_once(':')
+        .filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit()))
+        .map_or(String::new(), |(_, p)| format!(":{p}"));
+    // CSP has no way to write an IPv6 address: a page opened at [::1]
+    // cannot frame add-on pages.
+    let mut sources = vec!["'self'".to_owned()];
+    for name in ["localhost", "127.0.0.1"] {
+        sources.push(format!("http://{name}{port}"));
+    }
+    if let Ok(chat) = url::Url::parse(&state.chat_url)
+        && !matches!(chat.host(), Some(url::Host::Ipv6(_)))
+    {
+        sources.push(chat.origin().ascii_serialization());
+    }
+    for name in state.hosts.names() {
+        if name.parse::<std::net::IpAddr>().is_err() || name.parse::<std::net::Ipv4Addr>().is_ok() {
+            sources.push(format!("http://{name}{port}"));
+        }
+    }
+    sources.dedup();
+    format!("frame-ancestors {}", sources.join(" "))
 }
 
 fn elapsed_ms(started: Instant) -> u64 {

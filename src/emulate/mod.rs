@@ -56,9 +56,22 @@ pub struct EmulateArgs {
     /// that an add-on does not depend on the others.
     #[arg(long)]
     pub lean_documents: bool,
+    /// Also answer requests for this host name (repeatable, or a comma
+    /// list; `*.example.com` patterns too). Always answered: IP addresses,
+    /// localhost, *.localhost and --public-url's host; any other `Host`
+    /// gets 403 (a guard against DNS rebinding).
+    #[arg(
+        long = "allow-host",
+        value_name = "NAME",
+        env = "CONNECT_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allow_hosts: Vec<String>,
     /// How log lines are written.
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+    #[command(flatten)]
+    pub timeouts: crate::net::TimeoutArgs,
 }
 
 /// Runs `connect emulate` until Ctrl-C or SIGTERM.

@@ -37,6 +37,8 @@ pub struct AppState {
     pub watchers: Arc<AtomicUsize>,
     /// What became of each typed message, for pages reloaded later.
     pub deliveries: Arc<Mutex<super::history::Deliveries>>,
+    /// The host names answered besides IP addresses and localhost.
+    pub hosts: crate::net::AllowedHosts,
 }
 
 /// What the emulator is started with.
@@ -51,6 +53,11 @@ pub struct EmulatorOptions {
     /// Lean capabilities documents and token answers (see
     /// [`HostOptions::lean_documents`]).
     pub lean_documents: bool,
+    /// Host names answered besides IP addresses, localhost and the public
+    /// URL's host (`--allow-host`).
+    pub allowed_hosts: Vec<String>,
+    /// Time limits on slow clients.
+    pub timeouts: crate::net::Timeouts,
 }
 
 impl EmulatorOptions {
@@ -78,7 +85,11 @@ impl EmulatorOptions {
                 )));
             }
         }
+        crate::net::AllowedHosts::new(&args.allow_hosts)
+            .map_err(|e| crate::error::usage(format!("--allow-host: {e}")))?;
         Ok(EmulatorOptions {
+            allowed_hosts: args.allow_hosts.clone(),
+            timeouts: args.timeouts.timeouts(),
             rooms: args.rooms.iter().map(|r| r.trim().to_owned()).collect(),
             public_url: args.public_url.clone(),
             limits: RateLimits {
@@ -115,10 +126,15 @@ pub fn local_url(addr: SocketAddr) -> String {
     format!("http://{}/", SocketAddr::new(ip, addr.port()))
 }
 
+/// How long requests in flight (long polls, event streams) may take to end
+/// once the emulator stops.
+const STOP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A bound, not yet serving emulator.
 pub struct Emulator {
     listener: TcpListener,
     state: AppState,
+    timeouts: crate::net::Timeouts,
     shutdown: watch::Sender<bool>,
 }
 
@@ -133,6 +149,15 @@ impl Emulator {
             Some(url) => format!("{}/", url.as_str().trim_end_matches('/')),
             None => local_url(local),
         };
+        let mut names = options.allowed_hosts.clone();
+        names.extend(
+            options
+                .public_url
+                .as_ref()
+                .and_then(|u| u.host_str().map(str::to_owned)),
+        );
+        let hosts = crate::net::AllowedHosts::new(&names)
+            .map_err(|e| crate::error::usage(format!("--allow-host: {e}")))?;
         let host = Host::new(HostOptions {
             rooms: options.initial_rooms(),
             public_base_url: Some(chat_url.trim_end_matches('/').to_owned()),
@@ -159,7 +184,9 @@ impl Emulator {
                 health: super::health::Health::default(),
                 watchers: Arc::new(AtomicUsize::new(0)),
                 deliveries: Arc::default(),
+                hosts,
             },
+            timeouts: options.timeouts,
             shutdown,
         })
     }
@@ -182,17 +209,45 @@ impl Emulator {
     /// Every route: the host's `/v2/...`, the control API, the page and
     /// HipChat's JavaScript API; requests to an add-on's forwarding origin
     /// (`*.localhost`) go to the add-on.
+    ///
+    /// Every request passes the guard first: its `Host` must be one the
+    /// emulator answers (DNS rebinding), and a state change must come from
+    /// no page of another origin, with a JSON body (the token endpoint
+    /// takes its OAuth2 form). Requests to a forwarding origin are the
+    /// add-on's to judge beyond their `Host`.
     pub fn router(&self) -> axum::Router {
+        use axum::middleware::{from_fn, from_fn_with_state};
+        let guard = crate::net::Guard::with_checks(
+            crate::net::Policy {
+                server: "connect emulate",
+                hosts: self.state.hosts.clone(),
+                how_to_allow: "--allow-host NAME".into(),
+            },
+            |_, path, host| {
+                let forwarded = host.and_then(super::forward::slug_of_host).is_some();
+                crate::net::Checks {
+                    origin: !forwarded,
+                    json: !forwarded && path != "/v2/oauth/token",
+                }
+            },
+        );
+        let limits = crate::net::body::BodyLimits {
+            max_bytes: super::forward::REQUEST_LIMIT,
+            timeout: self.timeouts.body,
+        };
         self.state
             .host
             .router()
             .merge(super::control::routes().with_state(self.state.clone()))
             .merge(super::ui::routes().with_state(self.state.clone()))
             .merge(super::web::routes())
-            .layer(axum::middleware::from_fn_with_state(
+            .layer(from_fn(super::web::never_framed))
+            .layer(from_fn_with_state(
                 self.state.clone(),
                 super::forward::route_by_host,
             ))
+            .layer(from_fn_with_state(limits, crate::net::body::bounded))
+            .layer(from_fn_with_state(guard, crate::net::guarded))
     }
 
     /// Serves until `signal` completes, then stops gracefully.
@@ -218,13 +273,24 @@ impl Emulator {
             self.state.shutdown.clone(),
         ));
         let shutdown = self.shutdown;
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(async move {
+        let listener = self
+            .listener
+            .into_std()
+            .context("cannot take over the emulator's socket")?;
+        crate::net::server::serve(
+            listener,
+            true,
+            |_| hyper_util::service::TowerToHyperService::new(router.clone()),
+            async move {
                 signal.await;
                 let _ = shutdown.send(true);
-            })
-            .await
-            .context("the emulator's server failed")
+            },
+            STOP_DEADLINE,
+            self.timeouts,
+        )
+        .await
+        .context("the emulator's server failed")?;
+        Ok(())
     }
 }
 

@@ -45,6 +45,28 @@ pub fn hipchat_api_response(file: &str) -> axum::response::Response {
         .into_response()
 }
 
+/// Middleware for the emulator's own answers (not the add-on pages of
+/// forwarding origins): no page of any origin may frame them, so no site
+/// can overlay the emulator's buttons with its own (clickjacking).
+pub async fn never_framed(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static("frame-ancestors 'none'"),
+        );
+    }
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    response
+}
+
 /// Routes of the page and its assets; stateless, so it merges into any router.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()

@@ -23,6 +23,8 @@ use super::tokens::Tokens;
 use super::{install, uninstall, webhook};
 use crate::config::HostWhitelist;
 use crate::hipchat::descriptor::Descriptor;
+use crate::net::Guard;
+use crate::net::body::BodyLimits;
 
 /// Largest request body accepted; larger ones get 413.
 pub const BODY_LIMIT: usize = 1 << 20;
@@ -93,8 +95,10 @@ impl Routes {
     }
 }
 
-/// Builds the router.
-pub fn router(state: Shared, routes: &Routes) -> Router {
+/// Builds the router. Every request passes `guard` (its `Host`, and for
+/// installs, uninstalls and webhooks no other origin and a JSON body)
+/// before its body is read within `limits`.
+pub fn router(state: Shared, routes: &Routes, guard: Guard, limits: BodyLimits) -> Router {
     let descriptor_path = routes.descriptor();
     let mut router = Router::new()
         .route(&descriptor_path, get(descriptor))
@@ -129,6 +133,11 @@ pub fn router(state: Shared, routes: &Routes) -> Router {
     router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            limits,
+            crate::net::body::bounded,
+        ))
+        .layer(middleware::from_fn_with_state(guard, crate::net::guarded))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }

@@ -13,7 +13,6 @@ pub mod listener;
 pub mod notify;
 pub mod reply;
 pub mod search;
-pub mod server;
 pub mod shutdown;
 mod startup;
 pub mod store;
@@ -45,6 +44,19 @@ pub struct ServeArgs {
     /// before exiting anyway (Heroku kills a process 30 s after SIGTERM).
     #[arg(long, value_name = "SECS", default_value_t = 25, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub shutdown_timeout: u64,
+    /// Also answer requests for this host name (repeatable, or a comma
+    /// list; `*.example.com` patterns too). Always answered: IP addresses,
+    /// localhost, *.localhost and localBaseUrl's host; any other `Host`
+    /// gets 403 (a guard against DNS rebinding).
+    #[arg(
+        long = "allow-host",
+        value_name = "NAME",
+        env = "CONNECT_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allow_hosts: Vec<String>,
+    #[command(flatten)]
+    pub timeouts: crate::net::TimeoutArgs,
 }
 
 /// Runs `connect serve` until a stop signal.

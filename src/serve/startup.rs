@@ -17,11 +17,13 @@ use super::search::Search;
 use super::store::{Store, TenantStore};
 use super::tenants::TenantCache;
 use super::tokens::Tokens;
-use super::{ServeArgs, server, shutdown};
+use super::{ServeArgs, shutdown};
 use crate::config::{Env, ProjectConfig};
 use crate::hipchat::descriptor::{Descriptor, substitute_base_url};
 use crate::hipchat::token::join_scopes;
 use crate::logging::{self, LogFormat};
+use crate::net::body::BodyLimits;
+use crate::net::{AllowedHosts, Guard, Policy, Timeouts};
 
 /// Idle pooled connections kept per upstream host.
 const POOL_PER_HOST: usize = 256;
@@ -74,26 +76,56 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     let deadline = Duration::from_secs(args.shutdown_timeout);
     let own_socket = source != ListenSource::Inherited;
+    let hosts = allowed_hosts(&args.allow_hosts, &base_url)?;
     let outcome = runtime.block_on(serve(
         config,
         base_url,
         std_listener,
-        own_socket,
-        deadline,
+        Listening {
+            own_socket,
+            deadline,
+            timeouts: args.timeouts.timeouts(),
+            hosts,
+        },
         under_dev,
     ));
     runtime.shutdown_timeout(Duration::from_secs(1));
     outcome
 }
 
+/// The names answered: `--allow-host` (or `CONNECT_ALLOWED_HOSTS`) and
+/// the base URL's host, besides IP addresses and localhost.
+fn allowed_hosts(given: &[String], base_url: &Url) -> anyhow::Result<AllowedHosts> {
+    let mut names: Vec<String> = given
+        .iter()
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.extend(base_url.host_str().map(str::to_owned));
+    AllowedHosts::new(&names).map_err(|e| crate::error::usage(format!("--allow-host: {e}")))
+}
+
+/// How the server listens and lets go.
+struct Listening {
+    own_socket: bool,
+    deadline: Duration,
+    timeouts: Timeouts,
+    hosts: AllowedHosts,
+}
+
 async fn serve(
     config: ProjectConfig,
     base_url: Url,
     std_listener: TcpListener,
-    own_socket: bool,
-    deadline: Duration,
+    listening: Listening,
     under_dev: bool,
 ) -> anyhow::Result<()> {
+    let Listening {
+        own_socket,
+        deadline,
+        timeouts,
+        hosts,
+    } = listening;
     let base = base_url.as_str().trim_end_matches('/').to_string();
     let descriptor_path = config.descriptor_path();
     let raw = std::fs::read_to_string(&descriptor_path)
@@ -142,7 +174,16 @@ async fn serve(
         max_token_age: config.max_token_age,
         max_results_displayed: config.max_results_displayed,
     });
-    let router = app::router(state.clone(), &routes);
+    let guard = Guard::strict(Policy {
+        server: "connect serve",
+        hosts,
+        how_to_allow: "--allow-host NAME (or CONNECT_ALLOWED_HOSTS=NAME)".into(),
+    });
+    let limits = BodyLimits {
+        max_bytes: app::BODY_LIMIT,
+        timeout: timeouts.body,
+    };
+    let router = app::router(state.clone(), &routes, guard, limits);
 
     let local = std_listener
         .local_addr()
@@ -167,9 +208,16 @@ async fn serve(
         let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
     }
 
-    let stopped = server::serve(std_listener, own_socket, router, signalled, deadline)
-        .await
-        .context("the server stopped")?;
+    let stopped = crate::net::server::serve(
+        std_listener,
+        own_socket,
+        |_| hyper_util::service::TowerToHyperService::new(router.clone()),
+        signalled,
+        deadline,
+        timeouts,
+    )
+    .await
+    .context("the server stopped")?;
     if stopped.abandoned > 0 {
         tracing::warn!(
             connections = stopped.abandoned,

@@ -118,7 +118,14 @@ async fn a_global_install_posts_no_notice() {
 async fn rejects_an_install_body_that_is_not_json_or_lacks_a_field() {
     let w = world();
     let url = format!("{}/installable", w.serve.url());
-    let response = w.client.post(&url).body("oauthId=x").send().await.unwrap();
+    let response = w
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("oauthId=x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(error_message(response).await.contains("not valid JSON"));
     let mut body = w.hipchat.install_body("t", "s", Some(1));

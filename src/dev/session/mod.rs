@@ -119,7 +119,19 @@ impl Session {
             .local_addr()
             .context("cannot read the listening address")?
             .port();
-        let proxy = Proxy::start(public)?;
+        let guard = crate::net::Guard::with_checks(
+            crate::net::Policy {
+                server: "connect dev",
+                hosts: s.allowed_hosts.clone(),
+                how_to_allow: "--allow-host NAME".into(),
+            },
+            // Beyond the Host, what the add-on takes is the add-on's call.
+            |_, _, _| crate::net::Checks {
+                origin: false,
+                json: false,
+            },
+        );
+        let proxy = Proxy::start(public, guard, s.timeouts)?;
         let configured = s.peek.base_url_for(port, &s.env);
         let mut local_url = local_base_url(configured.as_ref(), s.explicit_url, port);
         if !(s.host.is_loopback() || s.host.is_unspecified() || s.explicit_url) {
@@ -170,8 +182,16 @@ impl Session {
         })?;
         spawn_stdin_reader(tx);
         if let Some(port) = self.s.emulate {
-            self.emulator =
-                Some(DevEmulator::start(port, self.status, self.s.forgets_installs).await?);
+            self.emulator = Some(
+                DevEmulator::start(
+                    port,
+                    self.status,
+                    self.s.forgets_installs,
+                    &self.s.allow_host_names,
+                    self.s.timeouts,
+                )
+                .await?,
+            );
         }
 
         if self.tunnel.is_some() {

@@ -123,6 +123,8 @@ impl Session {
             _ => return,
         };
         self.finish_spinner();
+        // Requests through the tunnel carry its host name.
+        self.s.allowed_hosts.add(&url);
         self.phase = Phase::Up {
             url: url.clone(),
             since: Instant::now(),

@@ -34,6 +34,8 @@ pub(crate) struct Outgoing {
 pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) body: Vec<u8>,
+    /// Where a redirect not followed points.
+    pub(crate) location: Option<String>,
 }
 
 /// Sends `out` and returns the (not yet recorded) exchange and the answer;
@@ -111,6 +113,11 @@ pub(crate) async fn send(shared: &Shared, out: Outgoing) -> (Exchange, Result<An
                 Some(reason) => Err(reason),
                 None => Ok(Answer {
                     status: response.status().as_u16(),
+                    location: response
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned),
                     body,
                 }),
             }

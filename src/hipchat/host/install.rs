@@ -7,7 +7,7 @@ use regex::Regex;
 use reqwest::Method;
 use serde::Serialize;
 
-use super::exchange::{self, Outgoing};
+use super::exchange::{self, Answer, Outgoing};
 use super::model::{Exchange, ExchangeKind, HostEvent, Installation, InstalledWebhook};
 use super::state::{Credential, InstallRecord, Shared, random_alphanumeric};
 use crate::hipchat::descriptor::{Descriptor, DescriptorError};
@@ -31,6 +31,16 @@ pub enum InstallError {
         url: String,
         /// What went wrong.
         reason: String,
+    },
+    /// The descriptor URL redirected to another origin.
+    #[error(
+        "the descriptor at {url} redirects to {location}, on another origin; the emulator follows redirects only within the origin it was given, so give the descriptor's own URL"
+    )]
+    DescriptorRedirected {
+        /// The descriptor URL.
+        url: String,
+        /// Where it redirects.
+        location: String,
     },
     /// The descriptor URL answered non-2xx.
     #[error(
@@ -225,6 +235,14 @@ async fn fetch_descriptor(shared: &Shared, url: &str) -> Result<Descriptor, Inst
             url: url.to_owned(),
             reason,
         }),
+        Ok(Answer {
+            status: 300..=399,
+            location: Some(location),
+            ..
+        }) => Err(InstallError::DescriptorRedirected {
+            url: url.to_owned(),
+            location,
+        }),
         Ok(a) if !(200..300).contains(&a.status) => Err(InstallError::DescriptorStatus {
             url: url.to_owned(),
             status: a.status,
@@ -238,6 +256,15 @@ async fn fetch_descriptor(shared: &Shared, url: &str) -> Result<Descriptor, Inst
     };
     if let Err(e) = &result {
         record.error = Some(e.to_string());
+        // The URL may point at anything on the developer's machine: what
+        // answered there is kept only when it is the add-on's descriptor.
+        if !record.response_body.is_empty() {
+            record.note = Some(format!(
+                "the answer ({} bytes) is not kept: it is not a descriptor",
+                record.response_body.len()
+            ));
+            record.response_body.clear();
+        }
     }
     shared.record(record);
     result

@@ -81,6 +81,20 @@ pub(crate) struct Inner {
     pub(crate) private: HashMap<u64, VecDeque<ChatEntry>>,
 }
 
+/// At most 5 redirects, each to the origin of the first URL.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(|u| u.origin());
+        if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else if first.is_some_and(|o| o == attempt.url().origin()) {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
 /// State shared by every clone of a `Host` and its routes.
 pub(crate) struct Shared {
     pub(crate) options: HostOptions,
@@ -96,9 +110,12 @@ impl Shared {
         crate::tls::install_crypto_provider();
         // A fresh connection per call, as HipChat made: a kept-alive one
         // could reach an add-on process that `connect dev` is replacing.
+        // Redirects are followed only within the origin asked: a URL the
+        // developer gave may not lead the host elsewhere.
         let http = reqwest::Client::builder()
             .no_proxy()
             .pool_max_idle_per_host(0)
+            .redirect(same_origin_redirects())
             .build()?;
         let (events, _) = broadcast::channel(options.event_capacity.max(1));
         let mut inner = Inner::default();

@@ -11,6 +11,17 @@
 //! the add-on's last output lines, as a short HTML page for browsers and as
 //! HipChat's JSON error envelope otherwise. During the very first start a
 //! request waits (bounded) for the add-on instead.
+//!
+//! Every request's `Host` must be a name the developer can have meant (see
+//! [`crate::net::hosts`]): a web page cannot reach the add-on through a
+//! rebound name. Slow clients are cut as by every server of ours
+//! ([`crate::net::server`]); a body still arriving after the body timeout
+//! is cut off and answered 408.
+
+mod answers;
+
+pub use answers::unavailable_with;
+use answers::{plain, unavailable};
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -26,8 +37,10 @@ use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::sync::watch;
+
+use crate::net::{Guard, Timeouts};
 
 /// How long a request made during the very first start may wait for it.
 pub const FIRST_START_WAIT: Duration = Duration::from_secs(30);
@@ -43,7 +56,7 @@ pub struct Backend {
     pub addr: SocketAddr,
     /// Requests sent to it whose answers are not complete yet.
     pub inflight: Arc<AtomicUsize>,
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, Timed>,
 }
 
 impl Backend {
@@ -94,6 +107,8 @@ type ProxyBody = Either<Counted, Full<Bytes>>;
 
 struct Shared {
     route: watch::Sender<Route>,
+    guard: Guard,
+    timeouts: Timeouts,
 }
 
 /// The proxy: cheap to clone, shared by the accept loop and the dev loop.
@@ -104,19 +119,47 @@ pub struct Proxy {
 
 impl Proxy {
     /// Starts serving `listener` on the current runtime, routing to
-    /// nothing yet ([`Route::Starting`]).
-    pub fn start(listener: std::net::TcpListener) -> anyhow::Result<Proxy> {
+    /// nothing yet ([`Route::Starting`]). `guard` checks every request's
+    /// `Host` (the add-on judges the rest).
+    pub fn start(
+        listener: std::net::TcpListener,
+        guard: Guard,
+        timeouts: Timeouts,
+    ) -> anyhow::Result<Proxy> {
         listener
             .set_nonblocking(true)
             .context("cannot make the public socket non-blocking")?;
-        let listener = tokio::net::TcpListener::from_std(listener)
-            .context("cannot hand the public socket to the runtime")?;
         let (route, _) = watch::channel(Route::Starting);
         let proxy = Proxy {
-            shared: Arc::new(Shared { route }),
+            shared: Arc::new(Shared {
+                route,
+                guard,
+                timeouts,
+            }),
         };
-        let accepting = proxy.clone();
-        tokio::spawn(async move { accepting.accept(listener).await });
+        let serving = proxy.clone();
+        tokio::spawn(async move {
+            let outcome = crate::net::server::serve(
+                listener,
+                false,
+                |peer| {
+                    let proxy = serving.clone();
+                    hyper::service::service_fn(move |request| {
+                        let proxy = proxy.clone();
+                        async move {
+                            Ok::<_, std::convert::Infallible>(proxy.handle(request, peer).await)
+                        }
+                    })
+                },
+                std::future::pending(),
+                Duration::ZERO,
+                timeouts,
+            )
+            .await;
+            if let Err(err) = outcome {
+                tracing::warn!("the public port stopped serving: {err}");
+            }
+        });
         Ok(proxy)
     }
 
@@ -125,33 +168,14 @@ impl Proxy {
         self.shared.route.send_replace(route);
     }
 
-    async fn accept(self, listener: tokio::net::TcpListener) {
-        loop {
-            let (stream, peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(err) => {
-                    tracing::debug!("accept: {err}");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            };
-            let _ = stream.set_nodelay(true);
-            let proxy = self.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |request| {
-                    let proxy = proxy.clone();
-                    async move { Ok::<_, std::convert::Infallible>(proxy.handle(request, peer).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(60))
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    }
-
     async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<ProxyBody> {
+        if let Err(refusal) =
+            self.shared
+                .guard
+                .check(request.method(), request.uri().path(), request.headers())
+        {
+            return refused(&refusal);
+        }
         let mut routes = self.shared.route.subscribe();
         let route = {
             let waited = tokio::time::timeout(
@@ -205,8 +229,14 @@ impl Proxy {
         }
         strip_hop_by_hop(request.headers_mut());
         append_forwarded_for(request.headers_mut(), peer);
+        let late = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let request = request.map(|body| Timed {
+            body,
+            deadline: Box::pin(tokio::time::sleep(self.shared.timeouts.body)),
+            late: late.clone(),
+        });
         backend.inflight.fetch_add(1, Ordering::AcqRel);
-        let guard = Guard(backend.inflight.clone());
+        let guard = InFlight(backend.inflight.clone());
         let outcome = backend.client.request(request).await;
         drop(backend);
         match outcome {
@@ -217,9 +247,23 @@ impl Proxy {
                     parts,
                     Either::Left(Counted {
                         body,
-                        _guard: guard,
+                        _in_flight: guard,
                     }),
                 )
+            }
+            Err(_) if late.load(Ordering::Acquire) => {
+                drop(guard);
+                let mut answer = plain(
+                    StatusCode::REQUEST_TIMEOUT,
+                    &format!(
+                        "the request body did not arrive within {} s",
+                        self.shared.timeouts.body.as_secs_f64()
+                    ),
+                );
+                answer
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                answer
             }
             Err(err) => {
                 drop(guard);
@@ -263,9 +307,9 @@ fn cause(err: &hyper_util::client::legacy::Error) -> String {
 
 /// Decrements a backend's in-flight count when the answer is done (its
 /// body fully sent, or the client gone).
-struct Guard(Arc<AtomicUsize>);
+struct InFlight(Arc<AtomicUsize>);
 
-impl Drop for Guard {
+impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
@@ -274,7 +318,7 @@ impl Drop for Guard {
 /// The add-on's answer body, holding the in-flight guard until it ends.
 pub struct Counted {
     body: Incoming,
-    _guard: Guard,
+    _in_flight: InFlight,
 }
 
 impl hyper::body::Body for Counted {
@@ -295,6 +339,72 @@ impl hyper::body::Body for Counted {
     fn size_hint(&self) -> hyper::body::SizeHint {
         self.body.size_hint()
     }
+}
+
+/// A request body on its way to the add-on, cut off once the body
+/// timeout has passed.
+struct Timed {
+    body: Incoming,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    late: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The error a body cut off by its deadline ends with.
+#[derive(Debug)]
+struct TooSlow;
+
+impl std::fmt::Display for TooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body arrived too slowly")
+    }
+}
+
+impl std::error::Error for TooSlow {}
+
+impl hyper::body::Body for Timed {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match Pin::new(&mut self.body).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    self.late.store(true, Ordering::Release);
+                    Poll::Ready(Some(Err(Box::new(TooSlow))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The refusal of a request for a name connect dev does not answer.
+fn refused(refusal: &crate::net::Refusal) -> Response<ProxyBody> {
+    let body = serde_json::to_string(&crate::hipchat::notification::ErrorEnvelope::new(
+        refusal.status(),
+        refusal.message(),
+    ))
+    .unwrap_or_default();
+    let mut response = Response::new(Either::Right(Full::new(Bytes::from(body))));
+    *response.status_mut() =
+        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 const HOP_BY_HOP: &[&str] = &[
@@ -336,87 +446,6 @@ fn append_forwarded_for(headers: &mut HeaderMap, peer: SocketAddr) {
     }
 }
 
-/// The 503 answer for a request when no add-on serves.
-fn unavailable(request: &Request<Incoming>, down: &Down) -> Response<ProxyBody> {
-    unavailable_with(request.headers(), down, StatusCode::SERVICE_UNAVAILABLE)
-}
-
-/// The error answer (pure in what it says): HTML when the client accepts
-/// it, HipChat's error envelope otherwise. The add-on's output is left out
-/// for requests that came through another proxy (the tunnel): it is for
-/// the developer at this machine, not for the internet.
-pub fn unavailable_with(
-    headers: &HeaderMap,
-    down: &Down,
-    status: StatusCode,
-) -> Response<ProxyBody> {
-    let remote = headers.contains_key("x-forwarded-for");
-    let output: &[String] = if remote { &[] } else { &down.output };
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    let (content_type, body) = if wants_html {
-        ("text/html; charset=utf-8", html_page(status, down, output))
-    } else {
-        let body = serde_json::json!({
-            "error": {
-                "code": status.as_u16(),
-                "message": format!("{}; {}", down.what, down.hint),
-                "type": status.canonical_reason().unwrap_or("Error"),
-            },
-            "output": output,
-        });
-        ("application/json", body.to_string())
-    };
-    let mut response = Response::new(Either::Right(Full::new(Bytes::from(body))));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // A browser reloads the page by itself until the add-on is back.
-    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-    response
-}
-
-fn html_page(status: StatusCode, down: &Down, output: &[String]) -> String {
-    let escape = tera::escape_html;
-    let lines = if output.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "<p>Its last output:</p>\n<pre>{}</pre>\n",
-            escape(&output.join("\n"))
-        )
-    };
-    format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"2\">\
-         <title>{code} - the add-on is not running</title>\
-         <style>body{{font:15px/1.5 system-ui,sans-serif;margin:3em auto;max-width:50em;padding:0 1em}}\
-         pre{{background:#f4f5f7;padding:1em;overflow:auto}}</style></head>\n<body>\n\
-         <h1>The add-on is not running</h1>\n<p><b>{what}</b>. {hint}.</p>\n{lines}\
-         <p><small>connect dev answers here until the add-on serves again; this page reloads by itself.</small></p>\n\
-         </body></html>\n",
-        code = status.as_u16(),
-        what = escape(&capitalized(&down.what)),
-        hint = escape(&capitalized(&down.hint)),
-    )
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
-fn plain(status: StatusCode, message: &str) -> Response<ProxyBody> {
-    let mut response = Response::new(Either::Right(Full::new(Bytes::from(message.to_string()))));
-    *response.status_mut() = status;
-    response
-}
-
 /// Reads a whole answer body (for tests and the probe).
 pub async fn collect(body: ProxyBody) -> Vec<u8> {
     body.collect()
@@ -428,70 +457,6 @@ pub async fn collect(body: ProxyBody) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn down() -> Down {
-        Down {
-            what: "connect serve exited with code 2 before it was ready".into(),
-            hint: "fix it and save; connect dev tries again".into(),
-            output: vec!["error: reply template `reply.html`: <bad> & worse".into()],
-        }
-    }
-
-    async fn text(response: Response<ProxyBody>) -> String {
-        String::from_utf8(collect(response.into_body()).await).unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_browser_gets_an_html_page_with_the_escaped_output() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static("text/html,application/xhtml+xml"),
-        );
-        let response = unavailable_with(&headers, &down(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "text/html; charset=utf-8"
-        );
-        let page = text(response).await;
-        assert!(
-            page.contains("exited with code 2 before it was ready"),
-            "{page}"
-        );
-        assert!(page.contains("&lt;bad&gt; &amp; worse"), "{page}");
-    }
-
-    #[tokio::test]
-    async fn hipchat_gets_its_error_envelope() {
-        let response =
-            unavailable_with(&HeaderMap::new(), &down(), StatusCode::SERVICE_UNAVAILABLE);
-        let body: serde_json::Value = serde_json::from_str(&text(response).await).unwrap();
-        assert_eq!(body["error"]["code"], 503);
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("tries again")
-        );
-        assert_eq!(
-            body["output"][0],
-            "error: reply template `reply.html`: <bad> & worse"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_request_through_the_tunnel_does_not_see_the_output() {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
-        let body = text(unavailable_with(
-            &headers,
-            &down(),
-            StatusCode::SERVICE_UNAVAILABLE,
-        ))
-        .await;
-        assert!(!body.contains("reply.html"), "{body}");
-    }
 
     #[test]
     fn hop_by_hop_headers_are_not_forwarded() {
