@@ -12,8 +12,6 @@
 //! the page makes is recorded as an exchange (static files only when they
 //! fail).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, to_bytes};
@@ -21,6 +19,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+
+mod origins;
+mod rewrite;
+
+pub use origins::{Origins, forwarded_url, forwarding_origin, frame_ancestors, slug_of_host};
+use rewrite::rewrite_page;
 
 use super::server::AppState;
 use crate::hipchat::host::exchange::{redact_body, redact_header, redact_url};
@@ -49,99 +53,6 @@ const HOP_BY_HOP: &[&str] = &[
     "host",
     "content-length",
 ];
-
-/// Forwarding names and the add-on origins behind them.
-#[derive(Debug, Default, Clone)]
-pub struct Origins {
-    inner: Arc<Mutex<HashMap<String, String>>>,
-}
-
-impl Origins {
-    /// The name for `upstream`'s origin (given once, kept for the
-    /// emulator's life): from the add-on key, made a DNS label.
-    pub fn register(&self, key: &str, upstream: &url::Url) -> String {
-        let origin = upstream.origin().ascii_serialization();
-        let mut slugs = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((slug, _)) = slugs.iter().find(|(_, o)| **o == origin) {
-            return slug.clone();
-        }
-        let base = label_of(key);
-        let mut slug = base.clone();
-        let mut n = 2;
-        while slugs.contains_key(&slug) {
-            slug = format!("{base}-{n}");
-            n += 1;
-        }
-        slugs.insert(slug.clone(), origin);
-        slug
-    }
-
-    /// The add-on origin behind a name.
-    pub fn upstream(&self, slug: &str) -> Option<String> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(slug)
-            .cloned()
-    }
-}
-
-/// `com.example.Blog_Search` -> `com-example-blog-search` (at most 50
-/// characters, never empty).
-pub fn label_of(key: &str) -> String {
-    let mut label = String::new();
-    for c in key.chars() {
-        if c.is_ascii_alphanumeric() {
-            label.push(c.to_ascii_lowercase());
-        } else if !label.ends_with('-') && !label.is_empty() {
-            label.push('-');
-        }
-    }
-    let label: String = label.trim_end_matches('-').chars().take(50).collect();
-    let label = label.trim_end_matches('-').to_owned();
-    if label.is_empty() {
-        "addon".to_owned()
-    } else {
-        label
-    }
-}
-
-/// The forwarding name in a `Host` header (`name.localhost:8080`).
-pub fn slug_of_host(host: &str) -> Option<&str> {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
-        _ => host,
-    };
-    let name = name.strip_suffix('.').unwrap_or(name);
-    let label = name.strip_suffix(".localhost")?;
-    (!label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .then_some(label)
-}
-
-/// The origin browsers use for a forwarding name, on the port the page
-/// was reached at (`request_host` is the page request's `Host`).
-pub fn forwarding_origin(slug: &str, request_host: &str) -> String {
-    match request_host.rsplit_once(':') {
-        Some((_, port)) if port.chars().all(|c| c.is_ascii_digit()) => {
-            format!("http://{slug}.localhost:{port}")
-        }
-        _ => format!("http://{slug}.localhost"),
-    }
-}
-
-/// `url` of the add-on, as reached through the forwarding origin.
-pub fn forwarded_url(url: &url::Url, origin: &str) -> String {
-    let mut path = url.path().to_owned();
-    if let Some(query) = url.query() {
-        path.push('?');
-        path.push_str(query);
-    }
-    if let Some(fragment) = url.fragment() {
-        path.push('#');
-        path.push_str(fragment);
-    }
-    format!("{origin}{path}")
-}
 
 /// Serves requests whose `Host` is a forwarding name; passes every other
 /// request on.
@@ -434,34 +345,6 @@ async fn forward(state: &AppState, slug: &str, host: &str, request: Request) -> 
     response
 }
 
-/// The policy that lets only the emulator's page (on the port the
-/// forwarding origin was reached at) and the add-on's own pages frame an
-/// add-on page.
-pub fn frame_ancestors(state: &AppState, request_host: &str) -> String {
-    let port = request_host
-        .rsplit_once(':')
-        .filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit()))
-        .map_or(String::new(), |(_, p)| format!(":{p}"));
-    // CSP has no way to write an IPv6 address: a page opened at [::1]
-    // cannot frame add-on pages.
-    let mut sources = vec!["'self'".to_owned()];
-    for name in ["localhost", "127.0.0.1"] {
-        sources.push(format!("http://{name}{port}"));
-    }
-    if let Ok(chat) = url::Url::parse(&state.chat_url)
-        && !matches!(chat.host(), Some(url::Host::Ipv6(_)))
-    {
-        sources.push(chat.origin().ascii_serialization());
-    }
-    for name in state.hosts.names() {
-        if name.parse::<std::net::IpAddr>().is_err() || name.parse::<std::net::Ipv4Addr>().is_ok() {
-            sources.push(format!("http://{name}{port}"));
-        }
-    }
-    sources.dedup();
-    format!("frame-ancestors {}", sources.join(" "))
-}
-
 fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
@@ -499,192 +382,5 @@ fn kind_of(installation: Option<&Installation>, target: &str) -> ExchangeKind {
         ExchangeKind::Glance
     } else {
         ExchangeKind::Page
-    }
-}
-
-/// Whether `src` is HipChat's API script or stylesheet; gives the file name
-/// (`all.js`, `all-debug.js`, `all.css`, `all-debug.css`).
-pub fn hipchat_asset(src: &str) -> Option<&'static str> {
-    let base = url::Url::parse("http://page.invalid/").ok()?;
-    let url = base.join(src.trim()).ok()?;
-    let host = url.host_str()?;
-    if !(host == "hipchat.com" || host.ends_with(".hipchat.com")) {
-        return None;
-    }
-    match url.path() {
-        "/atlassian-connect/all.js" => Some("all.js"),
-        "/atlassian-connect/all-debug.js" => Some("all-debug.js"),
-        "/atlassian-connect/all.css" => Some("all.css"),
-        "/atlassian-connect/all-debug.css" => Some("all-debug.css"),
-        _ => None,
-    }
-}
-
-/// Points HipChat's script and stylesheet at the emulator's copies (served
-/// on the forwarding origin itself) and the add-on's absolute links at the
-/// forwarding origin.
-pub fn rewrite_page(html: &[u8], upstream: &str, proxy_origin: &str) -> Result<Vec<u8>, String> {
-    let swap = |value: &str| -> Option<String> {
-        if let Some(file) = hipchat_asset(value) {
-            return Some(format!("{proxy_origin}/atlassian-connect/{file}"));
-        }
-        let rest = value.strip_prefix(upstream)?;
-        (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
-            .then(|| format!("{proxy_origin}{rest}"))
-    };
-    let attribute = |name: &'static str| {
-        move |el: &mut lol_html::html_content::Element<'_, '_, _>| {
-            if let Some(value) = el.get_attribute(name)
-                && let Some(new) = swap(&value)
-            {
-                el.set_attribute(name, &new)?;
-            }
-            Ok(())
-        }
-    };
-    let mut settings = lol_html::Settings::new()
-        .with_strict(false)
-        .with_enable_esi_tags(false)
-        .with_adjust_charset_on_meta_tag(true);
-    for (selector, name) in [
-        ("script[src]", "src"),
-        ("link[href]", "href"),
-        ("a[href]", "href"),
-        ("img[src]", "src"),
-        ("iframe[src]", "src"),
-        ("form[action]", "action"),
-    ] {
-        settings =
-            settings.append_element_content_handler(lol_html::element!(selector, attribute(name)));
-    }
-    let mut out = Vec::with_capacity(html.len() + 64);
-    let mut rewriter =
-        lol_html::HtmlRewriter::new(settings, |chunk: &[u8]| out.extend_from_slice(chunk));
-    rewriter.write(html).map_err(|e| e.to_string())?;
-    rewriter.end().map_err(|e| e.to_string())?;
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_come_from_add_on_keys_and_stay_dns_labels() {
-        assert_eq!(
-            label_of("com.example.Blog_Search"),
-            "com-example-blog-search"
-        );
-        assert_eq!(label_of("..."), "addon");
-        assert_eq!(label_of(&"x".repeat(80)).len(), 50);
-        let origins = Origins::default();
-        let a = url::Url::parse("http://127.0.0.1:3000/sidebar").expect("a URL");
-        let b = url::Url::parse("http://127.0.0.1:4000/sidebar").expect("a URL");
-        assert_eq!(origins.register("com.example.a", &a), "com-example-a");
-        assert_eq!(
-            origins.register("com.example.a", &a),
-            "com-example-a",
-            "one name per origin"
-        );
-        assert_eq!(origins.register("com.example.a", &b), "com-example-a-2");
-        assert_eq!(
-            origins.upstream("com-example-a-2").as_deref(),
-            Some("http://127.0.0.1:4000")
-        );
-    }
-
-    #[test]
-    fn forwarding_names_are_read_from_the_host_header() {
-        assert_eq!(
-            slug_of_host("com-example-a.localhost:8080"),
-            Some("com-example-a")
-        );
-        assert_eq!(
-            slug_of_host("com-example-a.localhost"),
-            Some("com-example-a")
-        );
-        assert_eq!(slug_of_host("localhost:8080"), None);
-        assert_eq!(slug_of_host("127.0.0.1:8080"), None);
-        assert_eq!(slug_of_host("a.b.localhost:8080"), None);
-        assert_eq!(
-            forwarding_origin("x", "127.0.0.1:8080"),
-            "http://x.localhost:8080"
-        );
-        let url =
-            url::Url::parse("http://127.0.0.1:3000/sidebar?signed_request=t#top").expect("a URL");
-        assert_eq!(
-            forwarded_url(&url, "http://x.localhost:8080"),
-            "http://x.localhost:8080/sidebar?signed_request=t#top"
-        );
-    }
-
-    #[test]
-    fn hipchats_script_is_recognised_however_it_is_written() {
-        for src in [
-            "//www.hipchat.com/atlassian-connect/all.js",
-            "https://www.hipchat.com/atlassian-connect/all.js?v=2",
-            "http://hipchat.com/atlassian-connect/all.js",
-        ] {
-            assert_eq!(hipchat_asset(src), Some("all.js"), "{src}");
-        }
-        assert_eq!(
-            hipchat_asset("//www.hipchat.com/atlassian-connect/all-debug.js"),
-            Some("all-debug.js")
-        );
-        assert_eq!(
-            hipchat_asset("//www.hipchat.com/atlassian-connect/all.css"),
-            Some("all.css")
-        );
-        assert_eq!(hipchat_asset("/atlassian-connect/all.js"), None);
-        assert_eq!(
-            hipchat_asset("//evil-hipchat.com.example/atlassian-connect/all.js"),
-            None
-        );
-        assert_eq!(hipchat_asset("//www.hipchat.com/other.js"), None);
-    }
-
-    #[test]
-    fn pages_get_the_emulators_script_and_stay_on_their_forwarding_origin() {
-        let html = br#"<!doctype html><html><head>
-<link rel="stylesheet" href="//www.hipchat.com/atlassian-connect/all.css">
-<script src="//www.hipchat.com/atlassian-connect/all.js"></script>
-<script src="http://127.0.0.1:3000/js/addon.js"></script>
-<script src="/js/local.js"></script>
-</head><body><a href="http://127.0.0.1:3000?x=1">home</a><a href="http://127.0.0.1:30001/">other</a>
-<form action="http://127.0.0.1:3000/save"></form><p>//www.hipchat.com/atlassian-connect/all.js</p></body></html>"#;
-        let out = rewrite_page(html, "http://127.0.0.1:3000", "http://a.localhost:8080")
-            .expect("rewritten");
-        let out = String::from_utf8(out).expect("UTF-8");
-        assert!(
-            out.contains(
-                r#"<script src="http://a.localhost:8080/atlassian-connect/all.js"></script>"#
-            ),
-            "{out}"
-        );
-        assert!(
-            out.contains(r#"href="http://a.localhost:8080/atlassian-connect/all.css""#),
-            "{out}"
-        );
-        assert!(
-            out.contains(r#"src="http://a.localhost:8080/js/addon.js""#),
-            "{out}"
-        );
-        assert!(out.contains(r#"src="/js/local.js""#), "{out}");
-        assert!(
-            out.contains(r#"href="http://a.localhost:8080?x=1""#),
-            "{out}"
-        );
-        assert!(
-            out.contains(r#"href="http://127.0.0.1:30001/""#),
-            "another port is another origin: {out}"
-        );
-        assert!(
-            out.contains(r#"action="http://a.localhost:8080/save""#),
-            "{out}"
-        );
-        assert!(
-            out.contains("<p>//www.hipchat.com/atlassian-connect/all.js</p>"),
-            "text is left alone: {out}"
-        );
     }
 }
