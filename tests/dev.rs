@@ -8,7 +8,6 @@ mod addons;
 mod failures;
 #[path = "dev/own_writes.rs"]
 mod own_writes;
-#[path = "dev/support.rs"]
 mod support;
 #[path = "dev/terminal.rs"]
 mod terminal;
@@ -18,7 +17,7 @@ mod tunnel;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use support::{Dev, Project, alive, assert_gone, poll_until, port_is_free};
+use support::dev::{Dev, Project, alive, assert_gone, poll_until, port_is_free};
 
 const SETTLE: Duration = Duration::from_millis(700);
 const LONG: Duration = Duration::from_secs(20);
@@ -185,7 +184,7 @@ fn rs_and_enter_restarts_by_hand() {
 #[test]
 fn the_add_on_gets_a_private_port_and_the_public_base_url() {
     let project = Project::new();
-    let public = support::free_port();
+    let public = support::dev::free_port();
     let dev = Dev::start(
         &project.dir,
         &[
@@ -289,12 +288,12 @@ fn serves_on_loopback_only_unless_host_says_otherwise() {
     let dev = Dev::start(&project.dir, &["--port", "0"], &[]);
     let port = dev.port();
     poll_until(port, "/atlassian-connect.json", "hascode", LONG);
-    assert_eq!(support::listening_addresses(port), vec!["127.0.0.1"]);
+    assert_eq!(support::dev::listening_addresses(port), vec!["127.0.0.1"]);
     drop(dev);
     let dev = Dev::start(&project.dir, &["--port", "0", "--host", "0.0.0.0"], &[]);
     let port = dev.port();
     poll_until(port, "/atlassian-connect.json", "hascode", LONG);
-    assert_eq!(support::listening_addresses(port), vec!["0.0.0.0"]);
+    assert_eq!(support::dev::listening_addresses(port), vec!["0.0.0.0"]);
 }
 
 #[test]

@@ -2,17 +2,14 @@
 //! new`, searching a blog double, with the HipChat emulator beside it; the
 //! emulator is driven through its control API.
 
-#[path = "dev/support.rs"]
 mod support;
-
-mod emulate_support;
 
 use std::time::Duration;
 
-use emulate_support::{Blog, http_client};
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
-use support::{Dev, Project, assert_gone, port_is_free};
+use support::dev::{Dev, Project, assert_gone, port_is_free};
+use support::emulate::{Blog, http_client};
 
 const LONG: Duration = Duration::from_secs(20);
 
@@ -206,7 +203,7 @@ async fn a_failed_install_is_reported_and_the_next_good_descriptor_is_installed(
 #[test]
 fn emulate_port_without_emulate_is_a_usage_error() {
     let project = Project::new();
-    let output = std::process::Command::new(support::connect())
+    let output = std::process::Command::new(support::dev::connect())
         .args(["dev", "--emulate-port", "0"])
         .current_dir(&project.dir)
         .output()
@@ -224,7 +221,7 @@ fn emulate_port_without_emulate_is_a_usage_error() {
 async fn with_a_tunnel_the_descriptor_is_fetched_locally_and_the_install_follows_its_public_urls() {
     let blog = Blog::start().await;
     let project = project_searching(&blog);
-    let ngrok = support::fake_ngrok().display().to_string();
+    let ngrok = support::dev::fake_ngrok().display().to_string();
     let dev = Dev::start(
         &project.dir,
         &[
@@ -253,7 +250,7 @@ async fn with_a_tunnel_the_descriptor_is_fetched_locally_and_the_install_follows
     });
     assert!(fetched, "no descriptor fetch from {local}: {exchanges:#}");
     // Still serving, still watching.
-    support::poll_until(
+    support::dev::poll_until(
         dev.port(),
         "/atlassian-connect.json",
         "addon.tunnel.invalid",
@@ -266,7 +263,7 @@ fn an_emulator_port_in_use_is_named_with_the_fix() {
     let project = Project::new();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port().to_string();
-    let output = std::process::Command::new(support::connect())
+    let output = std::process::Command::new(support::dev::connect())
         .args(["dev", "--port", "0", "--emulate", "--emulate-port", &port])
         .current_dir(&project.dir)
         .stdin(std::process::Stdio::null())
@@ -289,7 +286,7 @@ fn an_emulator_port_in_use_is_named_with_the_fix() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_add_on_with_a_memory_store_gets_its_installation_again_after_each_restart() {
     let blog = Blog::start().await;
-    let dir = support::node_fixture();
+    let dir = support::dev::node_fixture();
     let dev = Dev::start(
         dir.path(),
         &["--port", "0", "--emulate", "--emulate-port", "0"],

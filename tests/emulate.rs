@@ -1,11 +1,11 @@
 //! `connect emulate` through its control API and page, with a scripted
 //! add-on double: install, delivery, inline answers, uninstall, live events.
 
-mod emulate_support;
+mod support;
 
-use emulate_support::addon::ScriptedAddon;
-use emulate_support::{Emulator, access_token, http_client, request_token};
 use serde_json::json;
+use support::emulate::addon::ScriptedAddon;
+use support::emulate::{Emulator, access_token, http_client, request_token};
 
 #[tokio::test]
 async fn prints_its_urls_and_serves_the_page_and_the_capabilities_document() {

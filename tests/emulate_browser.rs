@@ -6,59 +6,25 @@
 //! Needs `chromium`, `node` and `npm` (CI installs them; this test fails
 //! without them).
 
-mod emulate_support;
+mod support;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use emulate_support::{
+use serde_json::{Value, json};
+use support::browser::drive_script;
+use support::emulate::{
     Blog, Emulator, UiAddon, ensure_npm_modules, free_port, new_project, repo_root, require_tool,
     serve,
 };
-use serde_json::{Value, json};
-
-/// Where screenshots go: `$CONNECT_TEST_ARTIFACTS` or the target's tmp dir.
-fn artifacts_dir() -> PathBuf {
-    let dir = std::env::var_os("CONNECT_TEST_ARTIFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("emulate_browser"));
-    std::fs::create_dir_all(&dir).expect("an artifacts directory");
-    dir
-}
 
 /// Runs drive.mjs with `options` and returns what it reported.
 async fn drive(options: Value) -> Value {
     drive_script("drive.mjs", options).await
 }
 
-/// Runs a driver script of tests/fixtures/browser with `options`.
-async fn drive_script(script: &str, options: Value) -> Value {
-    let dir = repo_root().join("tests/fixtures/browser");
-    ensure_npm_modules(&dir);
-    let run = tokio::process::Command::new("node")
-        .arg(script)
-        .arg(options.to_string())
-        .current_dir(&dir)
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("the browser run finished within 2 minutes")
-        .expect("node runs the driver");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let report = stdout
-        .lines()
-        .rev()
-        .find_map(|line| serde_json::from_str::<Value>(line).ok())
-        .unwrap_or_else(|| {
-            panic!("{script} reported nothing\nstdout:\n{stdout}\nstderr:\n{stderr}")
-        });
-    assert!(
-        output.status.success() && report["ok"] == true,
-        "the browser run failed: {report:#}\nstderr:\n{stderr}"
-    );
-    report
+fn artifacts_dir() -> PathBuf {
+    support::browser::artifacts_dir("emulate_browser")
 }
 
 #[tokio::test]

@@ -2,11 +2,11 @@
 //! a free port, serving in the background, taking an add-on's changed
 //! descriptor in place.
 
-mod emulate_support;
+mod support;
 
 use connect::emulate::{Emulator, EmulatorOptions, Reinstalled};
-use emulate_support::addon::ScriptedAddon;
-use emulate_support::http_client;
+use support::emulate::addon::ScriptedAddon;
+use support::emulate::http_client;
 
 #[tokio::test]
 async fn runs_in_process_and_updates_an_addon_from_the_same_descriptor_url_in_place() {

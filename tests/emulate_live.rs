@@ -1,13 +1,13 @@
 //! `connect emulate` live: the event stream the page listens to, waiting
 //! for the next notification, and stopping with both still open.
 
-mod emulate_support;
+mod support;
 
 use std::time::Duration;
 
-use emulate_support::addon::ScriptedAddon;
-use emulate_support::{Emulator, http_client};
 use serde_json::json;
+use support::emulate::addon::ScriptedAddon;
+use support::emulate::{Emulator, http_client};
 
 #[tokio::test]
 async fn streams_messages_and_exchanges_to_the_page_as_server_sent_events() {

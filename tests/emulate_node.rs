@@ -4,10 +4,10 @@
 //! run unmodified, installs into the emulator and answers `/hascode rust`.
 //! Needs `node` and `npm` (CI installs them; this test fails without them).
 
-mod emulate_support;
+mod support;
 
-use emulate_support::{Blog, Emulator, NodeAddon};
 use serde_json::json;
+use support::emulate::{Blog, Emulator, NodeAddon};
 
 #[tokio::test]
 async fn an_addon_written_with_the_2015_node_libraries_gets_its_reply_into_the_room() {

@@ -2,11 +2,11 @@
 //! credentials, scopes the descriptor did not declare, oversized or invalid
 //! notifications, rate limits, and descriptors that cannot be installed.
 
-mod emulate_support;
+mod support;
 
-use emulate_support::addon::ScriptedAddon;
-use emulate_support::{Emulator, access_token, free_port, notify, request_token};
 use serde_json::{Value, json};
+use support::emulate::addon::ScriptedAddon;
+use support::emulate::{Emulator, access_token, free_port, notify, request_token};
 
 fn message(body: &Value) -> String {
     body["error"]["message"].as_str().unwrap_or("").to_owned()
@@ -54,7 +54,7 @@ async fn refuses_tokens_to_bad_credentials_and_revoked_ones() {
 
     let response = notify(&emulator, 1, "made-up-token", json!({"message": "hi"})).await;
     assert_eq!(response.status(), 401);
-    let response = emulate_support::http_client()
+    let response = support::emulate::http_client()
         .post(emulator.at("/v2/room/1/notification"))
         .json(&json!({"message": "hi"}))
         .send()

@@ -2,10 +2,10 @@
 //! `connect new`, served by `connect serve` against a blog double, installed
 //! and messaged through the control API, as a CI job would.
 
-mod emulate_support;
+mod support;
 
-use emulate_support::{Blog, Emulator, free_port, new_project, serve};
 use serde_json::json;
+use support::emulate::{Blog, Emulator, free_port, new_project, serve};
 
 #[tokio::test]
 async fn hosts_our_own_addon_from_connect_new_and_connect_serve_end_to_end() {

@@ -3,15 +3,15 @@
 //! links kept on the origin, exchanges recorded), the JavaScript API's host
 //! calls, glances, users, participants, topics and the inspector's clear.
 
-mod emulate_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use connect::hipchat::jwt::{self, VerifyOptions};
-use emulate_support::addon::ScriptedAddon;
-use emulate_support::{Emulator, http_client, request_token};
 use serde_json::json;
+use support::emulate::addon::ScriptedAddon;
+use support::emulate::{Emulator, http_client, request_token};
 
 /// A client that reaches `host` (a `*.localhost` name) at the emulator's
 /// address, as a browser does by itself.

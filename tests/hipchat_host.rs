@@ -3,17 +3,17 @@
 //! (install, signed webhook delivery, uninstall), against a small add-on
 //! served on loopback.
 
-#[path = "hipchat_host_support/addon.rs"]
+#[path = "hipchat_host/addon.rs"]
 mod addon;
-#[path = "hipchat_host_support/clients.rs"]
+#[path = "hipchat_host/clients.rs"]
 mod clients;
-#[path = "hipchat_host_support/deliveries.rs"]
+#[path = "hipchat_host/deliveries.rs"]
 mod deliveries;
-#[path = "hipchat_host_support/installs.rs"]
+#[path = "hipchat_host/installs.rs"]
 mod installs;
-#[path = "hipchat_host_support/rest_api.rs"]
+#[path = "hipchat_host/rest_api.rs"]
 mod rest_api;
-#[path = "hipchat_host_support/ui.rs"]
+#[path = "hipchat_host/ui.rs"]
 mod ui;
 
 use addon::{Behaviour, Reply};

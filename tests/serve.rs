@@ -1,8 +1,6 @@
 //! `connect serve` end to end: the real binary on a free port, against a
 //! HipChat double and a blog double that are real HTTP servers on loopback.
 
-#[path = "support/serve/mod.rs"]
-mod kit;
 mod support;
 
 #[path = "serve/config_files.rs"]

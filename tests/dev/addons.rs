@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::support::{Dev, Project, get, node_fixture, poll_until};
+use crate::support::dev::{Dev, Project, get, node_fixture, poll_until};
 use crate::{LONG, SETTLE};
 
 /// Polls `path` through `rounds` restarts made by `restart(round)`, each

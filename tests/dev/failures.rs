@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::support::{Dev, Project, get, get_accepting, poll_until};
+use crate::support::dev::{Dev, Project, get, get_accepting, poll_until};
 use crate::{LONG, SETTLE};
 
 /// Polls `path` continuously until stopped; counts answers that are 200.
@@ -204,13 +204,13 @@ fn a_command_that_never_answers_is_reported_after_the_ready_timeout() {
         "{line}"
     );
     let pid = dev.child_pids()[0];
-    crate::support::assert_gone(pid, Duration::from_secs(5));
+    crate::support::dev::assert_gone(pid, Duration::from_secs(5));
 }
 
 #[test]
 fn requests_made_during_a_slow_first_start_wait_for_it() {
     let project = Project::new();
-    let port = crate::support::free_port();
+    let port = crate::support::dev::free_port();
     let _dev = Dev::start(
         &project.dir,
         &[

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Dev, Project, get, poll_until};
+use crate::support::dev::{Dev, Project, get, poll_until};
 use crate::{LONG, SETTLE};
 
 #[test]

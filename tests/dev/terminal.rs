@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use expectrl::{Eof, Expect, Regex, Session};
 
-use crate::support::{Project, assert_gone, connect, port_is_free};
+use crate::support::dev::{Project, assert_gone, connect, port_is_free};
 
 #[test]
 fn on_a_terminal_lines_are_coloured_rs_restarts_and_ctrl_c_stops_everything() {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use crate::support::{Dev, Project, assert_gone, fake_ngrok, poll_until};
+use crate::support::dev::{Dev, Project, assert_gone, fake_ngrok, poll_until};
 
 const LONG: Duration = Duration::from_secs(20);
 

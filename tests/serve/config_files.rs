@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::kit::{self, Blog, Project, Serve};
+use crate::support::serve::{self as kit, Blog, Project, Serve};
 
 // The `atlas-connect new -t hipchat` config.json, comments and all, with the
 // blog search's own setting added the way users did.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use connect::hipchat::host::{Host, HostOptions, Installation, User};
 use reqwest::StatusCode;
 
-use crate::kit::{Blog, Project, Serve};
+use crate::support::serve::{Blog, Project, Serve};
 
 struct World {
     running: connect::hipchat::host::RunningHost,
@@ -107,8 +107,8 @@ async fn hipchat_uninstalls_the_add_on_and_its_tenant_is_gone() {
     let credentials = host.credentials(&installation.oauth_id).unwrap();
     let uninstalled = host.uninstall(&installation.oauth_id).await.unwrap();
     assert_eq!(uninstalled.status, Some(204));
-    let client = crate::kit::client();
-    let gone = crate::kit::signed::deliver(
+    let client = crate::support::serve::client();
+    let gone = crate::support::serve::signed::deliver(
         &client,
         &w.serve.webhook(),
         &credentials.oauth_id,

@@ -5,8 +5,8 @@ use serde_json::json;
 
 use connect::hipchat::host::CapabilitiesFault;
 
-use crate::kit::signed::search_status;
-use crate::kit::{self, Blog, HipChat, Project, Serve};
+use crate::support::serve::signed::search_status;
+use crate::support::serve::{self as kit, Blog, HipChat, Project, Serve};
 
 struct World {
     hipchat: HipChat,

@@ -8,8 +8,10 @@ use nix::sys::signal::Signal;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::kit::signed::{deliver, search_status};
-use crate::kit::{self, Blog, BlogMode, HipChat, ID, Project, SECRET, Serve, installed};
+use crate::support::serve::signed::{deliver, search_status};
+use crate::support::serve::{
+    self as kit, Blog, BlogMode, HipChat, ID, Project, SECRET, Serve, installed,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_the_descriptor_with_its_base_url_and_redirects_home_to_it() {

@@ -3,8 +3,8 @@
 use nix::sys::signal::Signal;
 use reqwest::StatusCode;
 
-use crate::kit::signed::search_status;
-use crate::kit::{self, Blog, HipChat, Project, Serve};
+use crate::support::serve::signed::search_status;
+use crate::support::serve::{self as kit, Blog, HipChat, Project, Serve};
 
 async fn survives(stop: impl FnOnce(&mut Serve)) {
     let blog = Blog::start();

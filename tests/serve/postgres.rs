@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::kit::signed::search_status;
-use crate::kit::{self, Blog, HipChat, Project, Serve};
 use crate::support::postgres::PostgresServer;
+use crate::support::serve::signed::search_status;
+use crate::support::serve::{self as kit, Blog, HipChat, Project, Serve};
 
 fn postgres_project(blog: &Blog) -> Project {
     let store = json!({"adapter": "sequelize", "dialect": "postgres", "url": "$DATABASE_URL"});

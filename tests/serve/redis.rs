@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::kit::signed::search_status;
-use crate::kit::{self, Blog, HipChat, Project, Serve};
 use crate::support::redis::RedisServer;
+use crate::support::serve::signed::search_status;
+use crate::support::serve::{self as kit, Blog, HipChat, Project, Serve};
 
 fn redis_project(blog: &Blog, redis: &RedisServer) -> Project {
     let stage = Project::stage(&blog.url(), json!({"adapter": "redis", "url": redis.url()}));

@@ -4,9 +4,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::kit::signed::search_status;
-use crate::kit::{self, Blog, HipChat, Project, Serve};
 use crate::support::redis::RedisServer;
+use crate::support::serve::signed::search_status;
+use crate::support::serve::{self as kit, Blog, HipChat, Project, Serve};
 
 fn project(blog: &Blog, store: Value) -> Project {
     Project::with_stage(json!({"development": Project::stage(&blog.url(), store)}))

@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::kit::signed::deliver;
-use crate::kit::{BlogMode, ID, SECRET, installed};
+use crate::support::serve::signed::deliver;
+use crate::support::serve::{BlogMode, ID, SECRET, installed};
 
 fn message(note: &serde_json::Value) -> &str {
     note["message"].as_str().unwrap()

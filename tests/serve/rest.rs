@@ -13,8 +13,8 @@ use connect::serve::store::{Store, StoreConfig, Tenant, TenantStore, now_unix};
 use connect::serve::tokens::Tokens;
 use reqwest::StatusCode;
 
-use crate::kit::host::{GROUP_ID, SCOPES};
-use crate::kit::{self, HipChat, installed};
+use crate::support::serve::host::{GROUP_ID, SCOPES};
+use crate::support::serve::{self as kit, HipChat, installed};
 
 /// The REST path's parts: a memory store, the host client and the tokens.
 struct Rest {

@@ -10,8 +10,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::kit::signed::{claims, room_message, sign};
-use crate::kit::{Blog, BlogMode, HipChat, ID, Project, SECRET, Serve, installed};
+use crate::support::serve::signed::{claims, room_message, sign};
+use crate::support::serve::{Blog, BlogMode, HipChat, ID, Project, SECRET, Serve, installed};
 
 /// How one request on a fresh connection went.
 #[derive(Debug)]

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::kit::sources::{Blogs, WP_TOTAL};
-use crate::kit::{self, HipChat, installed_searching};
+use crate::support::serve::sources::{Blogs, WP_TOTAL};
+use crate::support::serve::{self as kit, HipChat, installed_searching};
 
 fn message(note: &serde_json::Value) -> String {
     note["message"].as_str().unwrap().to_string()

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::kit::{ID, installed};
+use crate::support::serve::{ID, installed};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refuses_to_uninstall_a_tenant_whose_credentials_still_work() {

@@ -4,9 +4,9 @@ use connect::hipchat::jwt::{self, Algorithm};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::kit::installed::Installed;
-use crate::kit::signed::{claims, room_message, sign};
-use crate::kit::{ID, SECRET, installed};
+use crate::support::serve::installed::Installed;
+use crate::support::serve::signed::{claims, room_message, sign};
+use crate::support::serve::{ID, SECRET, installed};
 
 fn body(text: &str) -> String {
     room_message(ID, 1, text).to_string()

@@ -8,6 +8,7 @@
 //! programs in /usr/lib/postgresql/VERSION/bin, off the PATH; they are
 //! looked for there and on the PATH.
 
+use super::free_port;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -350,12 +351,4 @@ pub fn program(name: &str) -> PathBuf {
         .pop()
         .map(|(_, path)| path)
         .unwrap_or_else(|| Path::new(name).to_path_buf())
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
-    listener
-        .local_addr()
-        .expect("read the bound address")
-        .port()
 }

@@ -4,6 +4,7 @@
 //! [`RedisServer::start_tls`] it also listens for TLS on a second port, with
 //! a certificate from a throwaway CA.
 
+use super::free_port;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -226,14 +227,6 @@ impl Drop for RedisServer {
         // SIGKILL ends a frozen (stopped) process too.
         self.stop();
     }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
-    listener
-        .local_addr()
-        .expect("read the bound address")
-        .port()
 }
 
 // One inline command (after AUTH if needed), one reply, returned raw (RESP),

@@ -15,10 +15,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
-/// The `connect` binary under test.
-pub fn connect() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_connect"))
-}
+pub use super::connect_binary as connect;
+pub use super::free_port;
 
 /// The fake ngrok executable.
 pub fn fake_ngrok() -> PathBuf {
@@ -162,7 +160,7 @@ impl Dev {
     pub fn wait_for_nth(&self, needle: &str, n: usize, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
         let (lock, cvar) = &*self.lines;
-        let mut lines = crate::support::lock(lock);
+        let mut lines = self::lock(lock);
         loop {
             let found: Vec<&String> = lines.iter().filter(|l| l.contains(needle)).collect();
             if found.len() >= n {
@@ -274,7 +272,7 @@ fn collect(stream: impl Read + Send + 'static, lines: Lines) {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { return };
             let (lock, cvar) = &*lines;
-            crate::support::lock(lock).push(line);
+            self::lock(lock).push(line);
             cvar.notify_all();
         }
     });
@@ -295,7 +293,7 @@ fn follow(file: PathBuf, lines: Lines) {
                 while let Some(end) = partial.find('\n') {
                     let line: String = partial.drain(..=end).collect();
                     let (lock, cvar) = &*lines;
-                    crate::support::lock(lock).push(line.trim_end().to_string());
+                    self::lock(lock).push(line.trim_end().to_string());
                     cvar.notify_all();
                 }
             }
@@ -348,15 +346,6 @@ pub fn poll_until(port: u16, path: &str, needle: &str, timeout: Duration) -> Str
         std::thread::sleep(Duration::from_millis(5));
     }
     panic!("{path} never contained {needle:?} within {timeout:?}; last body: {last}");
-}
-
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// Whether `pid` is a live process (a zombie counts as dead).

@@ -14,15 +14,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 // Each test binary uses some of these; the rest would warn.
+pub use super::{ensure_npm_modules, free_port, repo_root, require_tool};
 #[allow(unused_imports)]
 pub use doubles::{Blog, NodeAddon, UiAddon, blog_articles, new_project, serve};
 #[allow(unused_imports)]
 pub use process::{Control, Emulator, Process, start_process};
-
-/// The crate's root (where Cargo.toml is).
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A reqwest client for loopback.
 pub fn http_client() -> reqwest::Client {
@@ -32,52 +28,6 @@ pub fn http_client() -> reqwest::Client {
         .no_proxy()
         .build()
         .expect("a reqwest client")
-}
-
-/// Picks a free loopback port (bind, read, release).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// Fails with the install command unless `tool` is on PATH.
-pub fn require_tool(tool: &str, install: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "`{tool}` is not installed; this test needs it. Install it with: {install} \
-         (or run ./install.sh --test-deps)"
-    );
-}
-
-/// Makes sure `dir/node_modules` exists, running `npm ci --ignore-scripts`
-/// when it does not.
-pub fn ensure_npm_modules(dir: &Path) {
-    require_tool("node", "apt-get install -y nodejs npm");
-    require_tool("npm", "apt-get install -y npm");
-    if dir.join("node_modules").is_dir() {
-        return;
-    }
-    let status = std::process::Command::new("npm")
-        .args([
-            "ci",
-            "--ignore-scripts",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-        ])
-        .current_dir(dir)
-        .status()
-        .expect("npm runs");
-    assert!(
-        status.success(),
-        "`npm ci --ignore-scripts` failed in {}",
-        dir.display()
-    );
 }
 
 /// Waits until `url` answers 200, for up to 20 s.
