@@ -8,6 +8,9 @@
 #   RUNS=3 DURATION=5s bench/serve.sh
 #   TARGETS="embedded:byTag postgres:byTag" bench/serve.sh
 #   SERIES=cached bench/serve.sh    # both (default) | cached | unique
+#   BASELINE=/tmp/connect-old bench/serve.sh
+#                                   # every target also as TARGET@base, run by
+#                                   # that binary (an earlier build), side by side
 #
 # A target is STORE:SOURCE. Stores: embedded (SQLite), memory, redis,
 # redis-tls, postgres; sources: byTag (the seed's JSON), wordpress (the
@@ -38,6 +41,10 @@ duration="${DURATION:-10s}"
 connections="${CONNECTIONS:-64}"
 threads="${THREADS:-2}"
 targets="${TARGETS:-embedded:byTag redis:byTag redis-tls:byTag postgres:byTag embedded:wordpress embedded:feed embedded:file}"
+if [ -n "${BASELINE:-}" ]; then
+    [ -x "$BASELINE" ] || { echo "BASELINE=$BASELINE is not an executable connect binary" >&2; exit 1; }
+    targets="$(for t in $targets; do printf '%s %s@base ' "$t" "$t"; done)"
+fi
 
 for tool in nginx wrk curl openssl perl; do
     command -v "$tool" >/dev/null || { echo "bench/serve.sh needs $tool (see install.sh --bench-deps)" >&2; exit 1; }
@@ -162,11 +169,14 @@ for target in $targets; do
 done
 sleep 1
 for target in $targets; do
-    store="${target%%:*}"; source="${target##*:}"
-    [ "$store" != "$target" ] || { echo "a target is STORE:SOURCE, got '$target'" >&2; exit 1; }
+    spec="${target%@base}"
+    store="${spec%%:*}"; source="${spec##*:}"
+    [ "$store" != "$spec" ] || { echo "a target is STORE:SOURCE, got '$target'" >&2; exit 1; }
+    target_bin="$bin"; [ "$spec" = "$target" ] || target_bin="$BASELINE"
+    name="${store}-${source}${target#"$spec"}"
     store_json="${store_setting[$store]}"
     port[$target]="$(free_port)"
-    project="$work/project-${store}-${source}"
+    project="$work/project-$name"
     mkdir -p "$project/templates"
     cp templates/hipchat/templates/*.html "$project/templates/"
     cat > "$project/config.json" <<JSON
@@ -186,8 +196,8 @@ JSON
    "installable": {"callbackUrl": "{{localBaseUrl}}/installable"},
    "webhook": [{"url": "{{localBaseUrl}}/message", "event": "room_message", "pattern": "^/hascode", "authentication": "jwt"}]}}
 JSON
-    log="$work/serve-${store}-${source}.log"
-    NODE_ENV=production "$bin" serve --dir "$project" > "$log.out" 2> "$log" &
+    log="$work/serve-$name.log"
+    NODE_ENV=production "$target_bin" serve --dir "$project" > "$log.out" 2> "$log" &
     serve_pid[$target]=$!
     pids+=($!)
     wait_for "http://127.0.0.1:${port[$target]}/atlassian-connect.json"
@@ -237,7 +247,7 @@ series() {
             out="$(BENCH_UNIQUE="$2" wrk -t"$threads" -c"$connections" -d"$duration" --latency -s bench/serve-webhook.lua "http://127.0.0.1:${port[$target]}/message")"
             after="$(cpu_ticks "$pid")"
             if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
-                echo "errors during the run ($target):" >&2; echo "$out" >&2; tail -5 "$work/serve-${target/:/-}.log" >&2; exit 1
+                echo "errors during the run ($target):" >&2; echo "$out" >&2; tail -5 "$work/serve-${target//:/-}.log" >&2; exit 1
             fi
             total="$(awk '/requests in/ { print $1 }' <<<"$out")"
             cpu="$(awk -v t=$((after - before)) -v hz="$ticks_per_s" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')"

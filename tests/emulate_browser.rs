@@ -9,14 +9,10 @@
 mod support;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::browser::drive_script;
-use support::emulate::{
-    Blog, Emulator, UiAddon, ensure_npm_modules, free_port, new_project, repo_root, require_tool,
-    serve,
-};
+use support::emulate::{Blog, Emulator, UiAddon, free_port, new_project, require_tool, serve};
 
 /// Runs drive.mjs with `options` and returns what it reported.
 async fn drive(options: Value) -> Value {

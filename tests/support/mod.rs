@@ -12,7 +12,7 @@ pub mod postgres;
 pub mod redis;
 pub mod serve;
 pub mod tls;
-
+pub mod wire;
 
 use std::path::{Path, PathBuf};
 
