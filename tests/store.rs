@@ -98,6 +98,7 @@ async fn postgres() -> Fixture {
     let config = StoreConfig::Postgres {
         url: server.url(),
         tls: TlsOptions::default(),
+        pool: 5,
     };
     let store = Store::open(&config, "connect:test")
         .await

@@ -26,7 +26,7 @@ pub use hosts::{HostWhitelist, parse_search_host};
 pub use keys::did_you_mean;
 pub use peek::Peek;
 pub use search::{SearchConfig, SearchSource, TAG};
-pub use store::{DEFAULT_DATABASE, StoreConfig, TlsOptions, redact_url};
+pub use store::{DEFAULT_DATABASE, DEFAULT_POOL, StoreConfig, TlsOptions, redact_url};
 
 /// The configuration file's name inside a project.
 pub const CONFIG_FILE: &str = "config.json";

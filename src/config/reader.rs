@@ -305,13 +305,19 @@ impl Reader<'_> {
                 map.insert("url".into(), Value::String(url.to_string()));
             }
         }
-        let store = store::parse(value.as_ref(), project_dir).map_err(|m| {
+        let mut store = store::parse(value.as_ref(), project_dir).map_err(|m| {
             let key = match self.store_url_override() {
                 Some((var, _)) if m.contains("`url`") => format!("store.url (from {var})"),
                 _ => "store".to_string(),
             };
             self.bad(&key, m)
         })?;
+        if let (StoreConfig::Postgres { pool, .. }, Some(size)) =
+            (&mut store, self.env.get("CONNECT_STORE_POOL"))
+        {
+            *pool = store::pool_size(&Value::String(size.to_owned()))
+                .map_err(|m| self.bad("store.pool (from CONNECT_STORE_POOL)", m))?;
+        }
         match &store {
             StoreConfig::Redis { url, tls } if url.starts_with("rediss:") && (!tls.verify || url.ends_with("#insecure")) => warnings.push(format!(
                 "TLS certificate verification is off for Redis at {}: the connection is encrypted, but any server can pretend to be yours; to verify it, give its CA file as \"tls\": {{\"ca\": \"path/to/ca.pem\"}}",
@@ -321,7 +327,7 @@ impl Reader<'_> {
                 "the store's `tls` settings are ignored: {} is a plain redis:// URL (use rediss:// for TLS)",
                 store::redact_url(url)
             )),
-            StoreConfig::Postgres { url, tls } if !tls.verify => warnings.push(format!(
+            StoreConfig::Postgres { url, tls, .. } if !tls.verify => warnings.push(format!(
                 "TLS certificate verification is off for PostgreSQL at {} (`rejectUnauthorized: false`): the connection is encrypted, but any server can pretend to be yours; to verify it, give its CA file as \"tls\": {{\"ca\": \"path/to/ca.pem\"}}",
                 store::redact_url(url)
             )),

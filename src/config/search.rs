@@ -22,7 +22,7 @@ use super::hosts::parse_search_host;
 pub const TAG: &str = "{tag}";
 
 /// The keys a `search` object may have.
-pub const SEARCH_KEYS: &[&str] = &["source", "url", "path", "tagUrl", "home"];
+pub const SEARCH_KEYS: &[&str] = &["source", "url", "path", "tagUrl", "home", "tls"];
 
 const DEFAULT_SEARCH_BASE_PATH: &str = "/wp-content/byTag.php?tag=";
 const DEFAULT_TAG_BASE_PATH: &str = "/tag/";
@@ -64,6 +64,9 @@ pub struct SearchConfig {
     /// The blog's home page (replies link to it); without one, the
     /// source's origin.
     pub home: Option<Url>,
+    /// How an https blog's certificate is checked (`"tls": {"ca": ...}` or
+    /// `{"rejectUnauthorized": false}`); the system's roots by default.
+    pub tls: super::TlsOptions,
 }
 
 impl SearchConfig {
@@ -170,10 +173,14 @@ pub fn parse(value: &Value, project_dir: &Path) -> Result<SearchConfig, (String,
         Some(h) => Some(http_url(&h).map_err(|m| bad("home", m))?),
         None => None,
     };
+    let tls = super::store::tls_options(obj, project_dir)
+        .map_err(|m| ("search.tls".to_string(), m.replace("`tls", "`search.tls")))?
+        .unwrap_or_default();
     Ok(SearchConfig {
         source,
         tag_url,
         home,
+        tls,
     })
 }
 
@@ -212,6 +219,7 @@ pub fn from_legacy(
         },
         tag_url: Some(format!("{origin}{tag}{TAG}/")),
         home: Some(base),
+        tls: super::TlsOptions::default(),
     })
 }
 
@@ -322,6 +330,26 @@ mod tests {
             assert_eq!(k, key, "{value}");
             assert!(message.contains(needle), "{value}: {message}");
         }
+    }
+
+    #[test]
+    fn an_https_blogs_certificate_can_be_pinned_or_left_unverified() {
+        let pinned = parse(
+            &json!({"source": "feed", "url": "https://blog.internal/tag/{tag}/feed/", "tls": {"ca": "certs/blog.pem"}}),
+            dir(),
+        )
+        .unwrap();
+        assert_eq!(
+            pinned.tls.ca.as_deref(),
+            Some(Path::new("/proj/certs/blog.pem"))
+        );
+        let typo = parse(
+            &json!({"source": "feed", "url": "https://b/{tag}", "tls": {"cafile": "x.pem"}}),
+            dir(),
+        )
+        .unwrap_err();
+        assert_eq!(typo.0, "search.tls");
+        assert!(typo.1.contains("`search.tls.cafile`"), "{}", typo.1);
     }
 
     #[test]

@@ -27,7 +27,33 @@ pub enum StoreConfig {
         url: String,
         /// How the server's certificate is checked (besides `sslmode`).
         tls: TlsOptions,
+        /// The most connections one process keeps (`"pool"`, or
+        /// `CONNECT_STORE_POOL`).
+        pool: u32,
     },
+}
+
+/// Connections per process when `"pool"` does not say: Heroku's smallest
+/// PostgreSQL plans take 20; two instances, each restarting beside its old
+/// self, are four processes.
+pub const DEFAULT_POOL: u32 = 5;
+/// The most `"pool"` may say.
+pub const MAX_POOL: u32 = 200;
+
+/// Reads a pool size (`"pool": 8` or `"8"`).
+pub fn pool_size(value: &Value) -> Result<u32, String> {
+    let n = match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    n.and_then(|n| u32::try_from(n).ok())
+        .filter(|n| (1..=MAX_POOL).contains(n))
+        .ok_or_else(|| {
+            format!(
+                "`pool` must be a number of connections from 1 to {MAX_POOL}, got {value} (the default, {DEFAULT_POOL}, fits Heroku's smallest plans with two instances)"
+            )
+        })
 }
 
 /// Certificate checks for a TLS connection to a store.
@@ -38,6 +64,17 @@ pub struct TlsOptions {
     /// A PEM file of CA certificates to verify against instead of the
     /// system's roots (absolute).
     pub ca: Option<PathBuf>,
+}
+
+impl TlsOptions {
+    /// Which certificates these settings trust.
+    pub fn trust(&self) -> crate::tls::Trust {
+        match (&self.ca, self.verify) {
+            (_, false) => crate::tls::Trust::Insecure,
+            (Some(ca), true) => crate::tls::Trust::File(ca.clone()),
+            (None, true) => crate::tls::Trust::System,
+        }
+    }
 }
 
 impl Default for TlsOptions {
@@ -65,6 +102,7 @@ pub const STORE_KEYS: &[&str] = &[
     "tls",
     "dialectOptions",
     "logging",
+    "pool",
 ];
 
 /// Maps a resolved `store` object (variables already substituted) onto a
@@ -129,6 +167,7 @@ pub fn parse(value: Option<&Value>, project_dir: &Path) -> Result<StoreConfig, S
             Ok(StoreConfig::Postgres {
                 url: url.to_string(),
                 tls: tls_options(obj, project_dir)?.unwrap_or_default(),
+                pool: obj.get("pool").map(pool_size).transpose()?.unwrap_or(DEFAULT_POOL),
             })
         }
         ("sequelize", "") => Err(
@@ -151,7 +190,10 @@ pub fn parse(value: Option<&Value>, project_dir: &Path) -> Result<StoreConfig, S
 
 /// Reads `tls` (`{"rejectUnauthorized": bool, "ca": "path"}`), or the
 /// sequelize spelling `dialectOptions.ssl`. `None` when neither is given.
-fn tls_options(obj: &Map<String, Value>, project_dir: &Path) -> Result<Option<TlsOptions>, String> {
+pub(super) fn tls_options(
+    obj: &Map<String, Value>,
+    project_dir: &Path,
+) -> Result<Option<TlsOptions>, String> {
     let (key, value) = match (obj.get("tls"), obj.pointer_in("dialectOptions", "ssl")) {
         (Some(v), _) => ("tls", v),
         (None, Some(v)) => ("dialectOptions.ssl", v),
@@ -349,7 +391,8 @@ mod tests {
                 parse(Some(&v), dir()).unwrap(),
                 StoreConfig::Postgres {
                     url: url.into(),
-                    tls: TlsOptions::default()
+                    tls: TlsOptions::default(),
+                    pool: DEFAULT_POOL,
                 }
             );
         }
@@ -362,7 +405,8 @@ mod tests {
                 tls: TlsOptions {
                     verify: false,
                     ca: None
-                }
+                },
+                pool: DEFAULT_POOL,
             }
         );
         let bad = json!({"adapter": "postgres", "url": "mysql://u:secret@h/db"});

@@ -423,7 +423,8 @@ fn database_url_replaces_the_url_of_a_postgres_store() {
         c.store,
         StoreConfig::Postgres {
             url: "postgres://u:p@db:5432/x".into(),
-            tls: TlsOptions::default()
+            tls: TlsOptions::default(),
+            pool: crate::config::store::DEFAULT_POOL,
         }
     );
     // REDIS_URL does not touch a postgres store, so $DATABASE_URL is missing.

@@ -157,8 +157,13 @@ async fn serve(
         .build()
         .context("cannot build the HTTP client")?;
     let host = HostClient::new(http.clone());
-    let search = Search::new(http, config.search.clone(), config.max_results_displayed)
-        .map_err(crate::error::usage)?;
+    let search_http = search_client(&config.search.tls, http)?;
+    let search = Search::new(
+        search_http,
+        config.search.clone(),
+        config.max_results_displayed,
+    )
+    .map_err(crate::error::usage)?;
     let state = Arc::new(AppState {
         descriptor_json,
         scope: join_scopes(&descriptor.scopes),
@@ -229,6 +234,28 @@ async fn serve(
         tracing::info!("stopped");
     }
     Ok(())
+}
+
+/// The client the blog search uses: the shared one, or one of its own
+/// when `search.tls` says how to check the blog's certificate.
+fn search_client(
+    tls: &crate::config::TlsOptions,
+    shared: reqwest::Client,
+) -> anyhow::Result<reqwest::Client> {
+    if *tls == crate::config::TlsOptions::default() {
+        return Ok(shared);
+    }
+    let config = crate::tls::client_config(&tls.trust(), true)
+        .map_err(|e| crate::error::usage(format!("{e} (the search's `tls.ca`)")))?;
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(POOL_PER_HOST)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(3))
+        .tcp_nodelay(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_backend_preconfigured(config)
+        .build()
+        .context("cannot build the HTTP client for the blog search")
 }
 
 /// The paths to serve, from the descriptor's URLs (which must be ours).

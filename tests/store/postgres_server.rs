@@ -17,7 +17,7 @@ async fn start() -> PostgresServer {
 }
 
 async fn open_url(url: String, tls: TlsOptions, prefix: &str) -> Store {
-    Store::open(&StoreConfig::Postgres { url, tls }, prefix)
+    Store::open(&StoreConfig::Postgres { url, tls, pool: 5 }, prefix)
         .await
         .expect("open a postgres store")
 }

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 
 use super::SearchError;
+use crate::tls::Configured;
 
 /// Larger answers are refused rather than buffered.
 pub const MAX_ANSWER_BYTES: usize = 4 << 20;
@@ -38,13 +39,18 @@ impl Answer {
 
 /// GETs `url`, accepting `accept`. A 404 is an answer (an unknown tag on
 /// most blogs), every other non-2xx status an error.
-pub async fn get(client: &reqwest::Client, url: &str, accept: &str) -> Result<Answer, SearchError> {
+pub async fn get(
+    client: &reqwest::Client,
+    url: &str,
+    accept: &str,
+    configured: &Configured,
+) -> Result<Answer, SearchError> {
     let response = client
         .get(url)
         .header(reqwest::header::ACCEPT, accept)
         .send()
         .await
-        .map_err(|e| transport(url, &e))?;
+        .map_err(|e| transport(url, &e, configured))?;
     let status = response.status();
     if !(status.is_success() || status == StatusCode::NOT_FOUND) {
         return Err(SearchError::Status {
@@ -63,7 +69,11 @@ pub async fn get(client: &reqwest::Client, url: &str, accept: &str) -> Result<An
     let headers = response.headers().clone();
     let mut response = response;
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| transport(url, &e))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport(url, &e, configured))?
+    {
         if body.len() + chunk.len() > MAX_ANSWER_BYTES {
             return Err(SearchError::TooLarge {
                 url: url.to_string(),
@@ -78,8 +88,9 @@ pub async fn get(client: &reqwest::Client, url: &str, accept: &str) -> Result<An
     })
 }
 
-/// Names why a request got no answer.
-pub fn transport(url: &str, err: &reqwest::Error) -> SearchError {
+/// Names why a request got no answer (`configured`: how certificates
+/// were to be checked, for the advice on a refused one).
+pub fn transport(url: &str, err: &reqwest::Error, configured: &Configured) -> SearchError {
     let host = reqwest::Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
@@ -90,8 +101,16 @@ pub fn transport(url: &str, err: &reqwest::Error) -> SearchError {
     }
     let chain = chain(err);
     let lower = chain.to_ascii_lowercase();
-    let cause = if let Some(problem) = crate::serve::store::certificate_problem(err) {
-        format!("TLS: the certificate of {host} does not verify ({problem})")
+    let cause = if let Some(sentence) = crate::tls::explain_certificate_problem(
+        err,
+        &host,
+        configured,
+        crate::tls::Advice {
+            settings: "the search's ",
+            unverified: "set \"tls\": {\"rejectUnauthorized\": false} in the search",
+        },
+    ) {
+        format!("TLS: {sentence}")
     } else if lower.contains("dns error")
         || lower.contains("failed to lookup address")
         || lower.contains("name or service not known")

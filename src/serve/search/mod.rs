@@ -136,6 +136,7 @@ pub(crate) fn json<T: serde::de::DeserializeOwned>(
 #[derive(Clone, Debug)]
 pub struct Search {
     client: reqwest::Client,
+    configured: crate::tls::Configured,
     config: SearchConfig,
     /// How many hits a reply lists (what WordPress is asked for).
     wanted: usize,
@@ -186,8 +187,10 @@ impl Search {
             SearchSource::File { path } => Some(Arc::new(Catalog::load(path)?)),
             _ => None,
         };
+        let configured = config.tls.trust().configured();
         Ok(Self {
             client,
+            configured,
             config,
             wanted,
             catalog,
@@ -312,6 +315,7 @@ impl Search {
                     &self.client,
                     &url,
                     "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
+                    &self.configured,
                 )
                 .await?;
                 if answer.status == reqwest::StatusCode::NOT_FOUND {
@@ -327,7 +331,8 @@ impl Search {
             }
             SearchSource::ByTag { template } => {
                 let url = text::fill(template, term);
-                let answer = fetch::get(&self.client, &url, "application/json").await?;
+                let answer =
+                    fetch::get(&self.client, &url, "application/json", &self.configured).await?;
                 if answer.status == reqwest::StatusCode::NOT_FOUND {
                     return Err(SearchError::Status { url, status: 404 });
                 }
@@ -365,7 +370,8 @@ impl Search {
             Some(tag) => tag,
             None => {
                 let url = wordpress::tags_url(base, &slug);
-                let answer = fetch::get(&self.client, &url, "application/json").await?;
+                let answer =
+                    fetch::get(&self.client, &url, "application/json", &self.configured).await?;
                 if answer.status == reqwest::StatusCode::NOT_FOUND {
                     return Err(SearchError::Parse {
                         url,
@@ -390,7 +396,7 @@ impl Search {
             return Ok(Found::default());
         };
         let url = wordpress::posts_url(base, tag.id, self.wanted);
-        let answer = fetch::get(&self.client, &url, "application/json").await?;
+        let answer = fetch::get(&self.client, &url, "application/json", &self.configured).await?;
         if answer.status == reqwest::StatusCode::NOT_FOUND {
             return Err(SearchError::Status { url, status: 404 });
         }

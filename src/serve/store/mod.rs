@@ -13,7 +13,7 @@ pub mod embedded;
 pub mod memory;
 pub mod postgres;
 pub mod redis;
-mod tls;
+
 mod types;
 
 use std::future::Future;
@@ -24,7 +24,7 @@ pub use crate::config::StoreConfig;
 pub use embedded::EmbeddedStore;
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
-pub(crate) use tls::certificate_problem;
+
 pub use types::{CachedToken, Tenant, now_unix};
 
 /// Why a store operation failed. Messages never contain secrets or tokens.
@@ -112,8 +112,8 @@ impl Store {
             StoreConfig::Redis { url, tls } => {
                 Backend::Redis(RedisStore::open(url, tls, key_prefix)?)
             }
-            StoreConfig::Postgres { url, tls } => {
-                Backend::Postgres(PostgresStore::open(url, tls, key_prefix)?)
+            StoreConfig::Postgres { url, tls, pool } => {
+                Backend::Postgres(PostgresStore::open(url, tls, key_prefix, *pool)?)
             }
         };
         Ok(Store { backend })

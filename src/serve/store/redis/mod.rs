@@ -11,21 +11,25 @@
 //! short connect and response timeout, a bound on every call) and work again
 //! by themselves once it is back: the connection manager reconnects.
 
+mod connection;
+mod errors;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{ErrorKind, RedisError, RedisResult};
+use ::redis::aio::MultiplexedConnection;
+use ::redis::{IntoConnectionInfo, RedisError, RedisResult};
 
-use super::tls::certificate_problem;
 use super::types::{decode, encode};
 use super::{CachedToken, StoreError, StoreResult, Tenant, TenantStore, now_unix};
 use crate::config::TlsOptions;
+use crate::tls::{Configured, Trust};
+use connection::{Connector, Reconnecting};
 
 /// Upper bound on one store call, reconnection attempts included.
 const CALL_TIMEOUT: Duration = Duration::from_millis(900);
-/// How long one TCP connection attempt may take.
+/// How long one TCP connection attempt (and the TLS handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
 /// How long Redis may take to answer one command.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -41,10 +45,11 @@ return 0
 /// A store on a Redis server; clones share one reconnecting connection.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Reconnecting,
     prefix: Arc<str>,
     address: Arc<str>,
     secure: bool,
+    configured: Arc<Configured>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -74,55 +79,68 @@ impl RedisStore {
         }
         let address = redacted(url)?;
         let secure = url.starts_with("rediss:");
-        let invalid = |e: RedisError| {
+        let insecure_url = url.ends_with("#insecure");
+        // redis-rs reads the address, credentials and database; TLS is ours.
+        let plain = url
+            .trim_end_matches("#insecure")
+            .replacen("rediss://", "redis://", 1);
+        let info = plain.as_str().into_connection_info().map_err(|e| {
             StoreError::Open(format!(
                 "invalid Redis URL {address} ({}): expected redis://[:password@]host[:port][/db] or rediss://...",
-                safe_description(&e)
-            ))
-        };
-        let client = if secure && !tls.verify && !url.contains('#') {
-            ::redis::Client::open(format!("{url}#insecure")).map_err(invalid)?
-        } else if let (true, Some(ca)) = (secure, &tls.ca) {
-            let pem = std::fs::read(ca).map_err(|e| {
-                StoreError::Open(format!(
-                    "cannot read the CA file {} given as the store's `tls.ca`: {e}",
-                    ca.display()
-                ))
-            })?;
-            ::redis::Client::build_with_tls(
-                url,
-                ::redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(pem),
-                },
-            )
-            .map_err(|e| {
-                StoreError::Open(format!(
-                    "cannot use the CA file {} for Redis at {address}: {}",
-                    ca.display(),
-                    safe_description(&e)
-                ))
-            })?
-        } else {
-            ::redis::Client::open(url).map_err(invalid)?
-        };
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(20))
-            .set_max_delay(Duration::from_millis(100));
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| {
-            StoreError::Open(format!(
-                "cannot set up a connection to Redis at {address}: {}",
-                safe_description(&e)
+                errors::safe_description(&e)
             ))
         })?;
+        let (host, port) = match info.addr() {
+            ::redis::ConnectionAddr::Tcp(host, port)
+            | ::redis::ConnectionAddr::TcpTls { host, port, .. } => (host.clone(), *port),
+            ::redis::ConnectionAddr::Unix(_) => {
+                return Err(StoreError::Open(format!(
+                    "{address} is a Unix socket; give a redis:// or rediss:// URL with a host and port"
+                )));
+            }
+            _ => {
+                return Err(StoreError::Open(format!(
+                    "{address}: unsupported Redis address; give redis://host:port or rediss://host:port"
+                )));
+            }
+        };
+        let trust = if insecure_url {
+            Trust::Insecure
+        } else {
+            tls.trust()
+        };
+        let client_tls = if secure {
+            Some(Arc::new(crate::tls::client_config(&trust, true).map_err(
+                |e| {
+                    StoreError::Open(format!(
+                        "{e} (the store's `tls.ca`, for Redis at {address})"
+                    ))
+                },
+            )?))
+        } else {
+            None
+        };
+        let conn = Reconnecting::lazy(Connector {
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            port,
+            tls: client_tls,
+            info: info.redis_settings().clone(),
+            connect_timeout: CONNECT_TIMEOUT,
+            response_timeout: RESPONSE_TIMEOUT,
+        });
         Ok(RedisStore {
             conn,
             prefix: Arc::from(key_prefix),
             address: Arc::from(address),
             secure,
+            configured: Arc::new(if secure {
+                trust.configured()
+            } else {
+                Configured::Unverified
+            }),
         })
     }
 
@@ -148,23 +166,39 @@ impl RedisStore {
         )
     }
 
-    // Runs `op` within CALL_TIMEOUT. A broken connection is retried once:
-    // the first call after Redis comes back finds the old, failed connection
-    // and only triggers the reconnect; the retry uses the new one.
+    // Runs `op` within CALL_TIMEOUT. A broken connection (or one answering
+    // READONLY: the server behind the name was failed over) is replaced
+    // and the call retried once on the new one.
     async fn run<T, F, Fut>(&self, what: &str, op: F) -> StoreResult<T>
     where
-        F: Fn(ConnectionManager) -> Fut,
+        F: Fn(MultiplexedConnection) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
         let attempt = async {
-            match op(self.conn.clone()).await {
-                Err(e) if is_connection_error(&e) => op(self.conn.clone()).await,
-                other => other,
+            let lease = self
+                .conn
+                .get()
+                .await
+                .map_err(|e| self.connect_error(what, e))?;
+            match op(lease.connection.clone()).await {
+                Err(e) if errors::needs_new_connection(&e) => {
+                    self.conn.reset(&lease).await;
+                    let lease = self
+                        .conn
+                        .get()
+                        .await
+                        .map_err(|e| self.connect_error(what, e))?;
+                    let outcome = op(lease.connection.clone()).await;
+                    if outcome.as_ref().is_err_and(errors::needs_new_connection) {
+                        self.conn.reset(&lease).await;
+                    }
+                    outcome.map_err(|e| self.error(what, &e))
+                }
+                other => other.map_err(|e| self.error(what, &e)),
             }
         };
         match tokio::time::timeout(CALL_TIMEOUT, attempt).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(self.error(what, &e)),
+            Ok(outcome) => outcome,
             Err(_) => Err(StoreError::Unavailable(format!(
                 "Redis at {} did not answer within {} ms while {what}",
                 self.address,
@@ -173,48 +207,12 @@ impl RedisStore {
         }
     }
 
-    fn error(&self, what: &str, err: &RedisError) -> StoreError {
-        let address = &self.address;
-        if let Some(problem) = certificate_problem(err) {
-            return StoreError::Unavailable(format!(
-                "Redis at {address} presented a TLS certificate that does not verify ({problem}) while {what}. \
-                 To trust it, give its CA file as \"tls\": {{\"ca\": \"path/to/ca.pem\"}} in the store settings; \
-                 to accept it unverified (Heroku Redis uses self-signed certificates), set \"tls\": {{\"rejectUnauthorized\": false}} \
-                 or end the URL with #insecure"
-            ));
-        }
-        if !self.secure && err.is_connection_dropped() {
-            return StoreError::Unavailable(format!(
-                "Redis at {address} closed the connection while {what}; if the server requires TLS, use a rediss:// URL"
-            ));
-        }
-        match err.kind() {
-            ErrorKind::AuthenticationFailed => StoreError::Unavailable(format!(
-                "Redis at {address} refused the credentials while {what}: check the password in the Redis URL"
-            )),
-            ErrorKind::Parse | ErrorKind::UnexpectedReturnType => StoreError::Corrupt(format!(
-                "Redis at {address} answered something unexpected while {what}"
-            )),
-            _ => StoreError::Unavailable(format!(
-                "Redis at {address} failed while {what}: {}",
-                safe_description(err)
-            )),
-        }
+    fn connect_error(&self, what: &str, err: connection::ConnectError) -> StoreError {
+        errors::connect(err, &self.address, what, self.secure, &self.configured)
     }
-}
 
-fn is_connection_error(err: &RedisError) -> bool {
-    err.is_io_error() || err.is_connection_dropped() || err.is_unrecoverable_error()
-}
-
-// Describes a Redis error without anything that could echo stored values:
-// parse errors quote the response, server errors are reduced to their code.
-fn safe_description(err: &RedisError) -> String {
-    match err.kind() {
-        ErrorKind::Io | ErrorKind::InvalidClientConfig | ErrorKind::Client => err.to_string(),
-        ErrorKind::Server(_) => format!("server error {}", err.code().unwrap_or("(no code)")),
-        ErrorKind::Parse | ErrorKind::UnexpectedReturnType => "an answer it could not read".into(),
-        _ => "an unexpected error".into(),
+    fn error(&self, what: &str, err: &RedisError) -> StoreError {
+        errors::command(err, &self.address, what, self.secure)
     }
 }
 
