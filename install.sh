@@ -4,7 +4,7 @@
 #
 #   ./install.sh               build and install the `connect` binary (cargo install)
 #   ./install.sh --test-deps   also install the Debian packages and npm modules the tests use
-#                              (redis-server, postgresql, git, python3, nodejs/npm, chromium)
+#                              (redis-server, postgresql, pgbouncer, git, python3, nodejs/npm, chromium)
 #   ./install.sh --test-deps --no-binary
 #                              only the test dependencies (what CI needs before `cargo test`)
 #   ./install.sh --bench-deps  also install the benchmark tools (wrk, hyperfine, nginx, nodemon)
@@ -46,6 +46,8 @@ if [ "$want_test" = 1 ]; then
   need redis-server redis-server
   have_initdb || apt_packages+=(postgresql)
   need psql postgresql-client
+  # Debian keeps it in /usr/sbin, off a user's PATH.
+  command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || apt_packages+=(pgbouncer)
   need git git
   need python3 python3
   need node nodejs

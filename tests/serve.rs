@@ -13,6 +13,8 @@ mod install;
 mod operations;
 #[path = "serve/persistence.rs"]
 mod persistence;
+#[path = "serve/pooler.rs"]
+mod pooler;
 #[path = "serve/postgres.rs"]
 mod postgres;
 #[path = "serve/redis.rs"]

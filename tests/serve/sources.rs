@@ -289,3 +289,30 @@ async fn the_unmodified_scaffold_answers_hascode_rust_offline() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_blog_with_a_self_signed_certificate_is_searched_when_it_is_given_as_ca() {
+    // As `openssl req -x509` makes it: self-signed, basic constraints CA:TRUE.
+    let certs = crate::support::tls::TestCerts::self_signed();
+    let blog = kit::Blog::start_tls(&certs);
+    assert!(blog.url().starts_with("https://"));
+    let url = format!("{}/wp-content/byTag.php?tag={{tag}}", blog.url());
+    let pinned = installed_searching(json!({
+        "source": "byTag",
+        "url": url,
+        "tls": {"ca": certs.ca().display().to_string()}
+    }))
+    .await;
+    blog.set_hits("rust", 2);
+    let text = message(&pinned.ask("/hascode rust").await);
+    assert!(text.contains("2 results"), "{text}");
+
+    // Without it, the system's roots do not know it: refused, in words.
+    let other = crate::support::tls::TestCerts::self_signed();
+    fails_naming(
+        json!({"source": "byTag", "url": url, "tls": {"ca": other.ca().display().to_string()}}),
+        "holds neither",
+    )
+    .await;
+    fails_naming(json!({"source": "byTag", "url": url}), "self-signed").await;
+}

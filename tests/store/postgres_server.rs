@@ -271,3 +271,70 @@ async fn verify_full_refuses_an_unknown_ca_with_both_fixes_and_accepts_the_given
     };
     open_url(server.url(), tls, "p").await.ping().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_self_signed_certificate_given_as_ca_is_pinned_and_another_is_refused_in_words() {
+    // As `openssl req -x509` makes it: self-signed, basic constraints CA:TRUE.
+    let server = tokio::task::spawn_blocking(PostgresServer::start_tls_self_signed)
+        .await
+        .unwrap();
+    let pinned = TlsOptions {
+        verify: true,
+        ca: Some(server.ca_file()),
+    };
+    let store = open_url(server.url(), pinned, "p").await;
+    timed(store.put_tenant(&tenant("t1"))).await.unwrap();
+    assert_eq!(
+        timed(store.get_tenant("t1")).await.unwrap(),
+        Some(tenant("t1"))
+    );
+
+    let other = tokio::task::spawn_blocking(PostgresServer::start_tls_self_signed)
+        .await
+        .unwrap();
+    let wrong = TlsOptions {
+        verify: true,
+        ca: Some(other.ca_file()),
+    };
+    let why = unavailable(timed(open_url(server.url(), wrong, "p").await.ping()).await);
+    assert!(
+        why.contains("CA:TRUE") && why.contains("holds neither"),
+        "{why}"
+    );
+    assert!(!why.contains("OtherError"), "{why}");
+}
+
+#[tokio::test]
+async fn failures_are_named_by_what_happened() {
+    let port = super::support::free_port();
+    let refused = unavailable(
+        timed(
+            open_url(
+                format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+                TlsOptions::default(),
+                "p",
+            )
+            .await
+            .ping(),
+        )
+        .await,
+    );
+    assert!(refused.contains("refused the connection"), "{refused}");
+    assert!(!refused.contains("TLS"), "{refused}");
+    let server = tokio::task::spawn_blocking(PostgresServer::start)
+        .await
+        .unwrap();
+    let no_tls = unavailable(
+        timed(
+            open_url(
+                server.url_with("sslmode=require"),
+                TlsOptions::default(),
+                "p",
+            )
+            .await
+            .ping(),
+        )
+        .await,
+    );
+    assert!(no_tls.contains("does not offer TLS"), "{no_tls}");
+}

@@ -251,3 +251,49 @@ async fn a_bad_url_is_a_clear_error() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_failover_behind_a_stable_name_keeps_working() {
+    // A primary and its replica behind a relay standing for a DNS name.
+    let old = RedisServer::start();
+    let new = RedisServer::start();
+    assert!(
+        new.command(&format!("REPLICAOF 127.0.0.1 {}", old.port()))
+            .is_some()
+    );
+    let relay = super::support::relay::Relay::start(old.port()).await;
+    let store = Store::open(
+        &StoreConfig::Redis {
+            url: format!("redis://127.0.0.1:{}/0", relay.port()),
+            tls: Default::default(),
+        },
+        "connect:blog",
+    )
+    .await
+    .unwrap();
+    store.put_tenant(&tenant("before")).await.unwrap();
+    // The replica has caught up.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while new.command("EXISTS connect:blog:tenant:before").as_deref() != Some(":1\r\n") {
+        assert!(Instant::now() < deadline, "the replica never caught up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Failover: the replica is promoted, the name follows it, and the old
+    // primary becomes a replica that answers READONLY on the connection
+    // the store still holds.
+    assert!(new.command("REPLICAOF NO ONE").is_some());
+    relay.point_at(new.port());
+    assert!(
+        old.command(&format!("REPLICAOF 127.0.0.1 {}", new.port()))
+            .is_some()
+    );
+    timed(store.put_tenant(&tenant("after"))).await.unwrap();
+    assert_eq!(
+        timed(store.get_tenant("before")).await.unwrap(),
+        Some(tenant("before"))
+    );
+    assert_eq!(
+        new.command("EXISTS connect:blog:tenant:after").as_deref(),
+        Some(":1\r\n")
+    );
+}

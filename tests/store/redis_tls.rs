@@ -116,3 +116,57 @@ async fn a_plain_url_to_a_tls_port_suggests_rediss() {
         other => panic!("expected Unavailable, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_self_signed_certificate_given_as_ca_is_pinned_and_another_is_refused_in_words() {
+    // As `openssl req -x509` makes it: self-signed, basic constraints CA:TRUE.
+    let server = tokio::task::spawn_blocking(RedisServer::start_tls_self_signed)
+        .await
+        .unwrap();
+    let pinned = TlsOptions {
+        verify: true,
+        ca: Some(server.ca_file()),
+    };
+    let store = open(server.tls_url(), pinned).await;
+    store.put_tenant(&tenant("t1")).await.unwrap();
+    assert_eq!(store.get_tenant("t1").await.unwrap(), Some(tenant("t1")));
+
+    let other = tokio::task::spawn_blocking(RedisServer::start_tls_self_signed)
+        .await
+        .unwrap();
+    let wrong = TlsOptions {
+        verify: true,
+        ca: Some(other.ca_file()),
+    };
+    match open(server.tls_url(), wrong).await.ping().await {
+        Err(StoreError::Unavailable(why)) => {
+            assert!(why.contains("CA:TRUE"), "{why}");
+            assert!(why.contains("holds neither"), "{why}");
+            assert!(
+                !why.contains("OtherError") && !why.contains("CaUsedAsEndEntity"),
+                "{why}"
+            );
+        }
+        other => panic!("expected a certificate error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn nothing_listening_is_called_refused_not_a_tls_problem() {
+    let port = super::support::free_port();
+    for url in [
+        format!("redis://127.0.0.1:{port}/0"),
+        format!("rediss://127.0.0.1:{port}/0"),
+    ] {
+        match open(url.clone(), TlsOptions::default()).await.ping().await {
+            Err(StoreError::Unavailable(why)) => {
+                assert!(why.contains("refused the connection"), "{url}: {why}");
+                assert!(
+                    !why.contains("TLS") && !why.contains("use a rediss"),
+                    "{url}: {why}"
+                );
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+    }
+}

@@ -8,8 +8,10 @@
 pub mod browser;
 pub mod dev;
 pub mod emulate;
+pub mod pgbouncer;
 pub mod postgres;
 pub mod redis;
+pub mod relay;
 pub mod serve;
 pub mod tls;
 pub mod wire;
@@ -44,6 +46,15 @@ pub fn require_tool(tool: &str, install: &str) {
         "`{tool}` is not installed; this test needs it. Install it with: {install} \
          (or run ./install.sh --test-deps)"
     );
+}
+
+/// Like [`require_tool`], also looking in `places` (Debian keeps some
+/// servers in /usr/sbin, off a user's PATH).
+pub fn require_tool_at(tool: &str, places: &[&str], install: &str) {
+    if places.iter().any(|p| Path::new(p).is_file()) {
+        return;
+    }
+    require_tool(tool, install);
 }
 
 /// Makes sure `dir/node_modules` exists, running `npm ci --ignore-scripts`

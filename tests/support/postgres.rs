@@ -33,19 +33,26 @@ impl PostgresServer {
     /// A new cluster on a free port; panics with the server's log if it
     /// cannot start.
     pub fn start() -> PostgresServer {
-        PostgresServer::start_with(false)
+        PostgresServer::start_with(None)
     }
 
     /// Like [`PostgresServer::start`], with `ssl=on` and a certificate from
     /// a throwaway CA ([`PostgresServer::ca_file`]).
     pub fn start_tls() -> PostgresServer {
-        PostgresServer::start_with(true)
+        PostgresServer::start_with(Some(TestCerts::new))
     }
 
-    fn start_with(tls: bool) -> PostgresServer {
+    /// Like [`PostgresServer::start_tls`], with a self-signed certificate
+    /// marked as a CA, as `openssl req -x509` makes it
+    /// ([`PostgresServer::ca_file`] is that certificate).
+    pub fn start_tls_self_signed() -> PostgresServer {
+        PostgresServer::start_with(Some(TestCerts::self_signed))
+    }
+
+    fn start_with(tls: Option<fn() -> TestCerts>) -> PostgresServer {
         let dir = tempfile::tempdir().expect("a directory for PostgreSQL");
         let uid = server_user();
-        let tls = tls.then(TestCerts::new);
+        let tls = tls.map(|make| make());
         if let Some(uid) = uid {
             std::os::unix::fs::chown(dir.path(), Some(uid), None)
                 .expect("chown the data directory");
@@ -315,7 +322,7 @@ fn family(pid: u32) -> Vec<u32> {
 
 /// The uid to run the server as: `postgres` when we are root, else none
 /// (run as ourselves).
-fn server_user() -> Option<u32> {
+pub fn server_user() -> Option<u32> {
     if !nix::unistd::Uid::effective().is_root() {
         return None;
     }
@@ -326,7 +333,7 @@ fn server_user() -> Option<u32> {
     Some(user.uid.as_raw())
 }
 
-fn gid_of(uid: u32) -> u32 {
+pub fn gid_of(uid: u32) -> u32 {
     nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
         .ok()
         .flatten()

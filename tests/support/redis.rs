@@ -23,6 +23,9 @@ pub struct RedisServer {
     tls: Option<(u16, super::tls::TestCerts)>,
 }
 
+// Stands for "a self-signed certificate" where names are expected.
+const SELF_SIGNED: &str = "<self-signed>";
+
 impl RedisServer {
     /// Starts `redis-server` on a free loopback port and waits until it
     /// answers. Panics (with the server's log) if it cannot.
@@ -46,6 +49,13 @@ impl RedisServer {
         RedisServer::start_with(None, Some(names))
     }
 
+    /// Like [`RedisServer::start_tls`], with a self-signed certificate
+    /// marked as a CA, as `openssl req -x509` makes it
+    /// ([`RedisServer::ca_file`] is that certificate).
+    pub fn start_tls_self_signed() -> RedisServer {
+        RedisServer::start_with(None, Some(&[SELF_SIGNED]))
+    }
+
     fn start_with(password: Option<&str>, tls: Option<&[&str]>) -> RedisServer {
         let mut failures = Vec::new();
         // The free port can be taken between probing and binding; try another.
@@ -56,7 +66,14 @@ impl RedisServer {
                 dir,
                 child: None,
                 password: password.map(str::to_owned),
-                tls: tls.map(|names| (free_port(), super::tls::TestCerts::for_names(names))),
+                tls: tls.map(|names| {
+                    let certs = if names == [SELF_SIGNED] {
+                        super::tls::TestCerts::self_signed()
+                    } else {
+                        super::tls::TestCerts::for_names(names)
+                    };
+                    (free_port(), certs)
+                }),
             };
             match server.spawn() {
                 Ok(()) => return server,

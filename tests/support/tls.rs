@@ -53,6 +53,27 @@ impl TestCerts {
         certs
     }
 
+    /// One self-signed server certificate marked as a CA (basic
+    /// constraints CA:TRUE), as `openssl req -x509` makes it, for
+    /// `127.0.0.1` and `localhost`: [`TestCerts::ca`] is that same
+    /// certificate, which is how people pin such a server.
+    pub fn self_signed() -> TestCerts {
+        let dir = tempfile::tempdir().expect("a directory for test certificates");
+        let names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+        let mut params = CertificateParams::new(names).expect("certificate parameters");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "127.0.0.1");
+        let key = KeyPair::generate().expect("a key");
+        let cert = params.self_signed(&key).expect("a self-signed certificate");
+        let certs = TestCerts { dir };
+        std::fs::write(certs.ca(), cert.pem()).expect("write ca.pem");
+        std::fs::write(certs.cert(), cert.pem()).expect("write server.pem");
+        write_private(&certs.key(), &key.serialize_pem());
+        certs
+    }
+
     /// The directory holding the files.
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -47,6 +47,15 @@ pub struct Blog {
 impl Blog {
     /// Starts the blog double.
     pub fn start() -> Blog {
+        Blog::start_with(None)
+    }
+
+    /// Starts the blog double over https with the certificate of `certs`.
+    pub fn start_tls(certs: &crate::support::tls::TestCerts) -> Blog {
+        Blog::start_with(Some(certs))
+    }
+
+    fn start_with(certs: Option<&crate::support::tls::TestCerts>) -> Blog {
         let inner = Arc::new(Mutex::new(Inner {
             mode: BlogMode::Normal,
             counts: HashMap::new(),
@@ -55,10 +64,11 @@ impl Blog {
         let router = Router::new()
             .route("/wp-content/byTag.php", get(search))
             .with_state(inner.clone());
-        Blog {
-            inner,
-            server: Double::spawn(router),
-        }
+        let server = match certs {
+            Some(certs) => Double::spawn_tls(router, certs),
+            None => Double::spawn(router),
+        };
+        Blog { inner, server }
     }
 
     /// Its base URL (the `searchHost`).

@@ -34,7 +34,7 @@ pub fn describe(
     }
     if let Some(tls) = tls_cause(err) {
         return StoreError::Unavailable(format!(
-            "PostgreSQL at {address}: the TLS handshake failed ({tls}) while {what}; if the server does not offer TLS, add ?sslmode=disable to the URL"
+            "PostgreSQL at {address}: the TLS handshake failed ({tls}) while {what}; check that the URL's port is the database's (or its pooler's), and its TLS settings"
         ));
     }
     if err.is_closed() {
@@ -42,7 +42,7 @@ pub fn describe(
             "PostgreSQL at {address} closed the connection while {what}; it may be restarting, or a pooler in front of it dropped the session"
         ));
     }
-    let text = err.to_string();
+    let text = chain(err);
     if text.contains("server does not support TLS") {
         return StoreError::Unavailable(format!(
             "PostgreSQL at {address} does not offer TLS, but the URL or the store's `tls` asks for it (while {what}): enable TLS on the server, or use sslmode=disable (or prefer) in the URL"
@@ -169,6 +169,18 @@ pub fn server_error(code: &str, message: &str, address: &str, what: &str) -> Sto
         ),
     };
     StoreError::Unavailable(sentence)
+}
+
+/// The error and its causes, as one text.
+fn chain(err: &tokio_postgres::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
 }
 
 fn one_line(text: &str) -> String {
