@@ -9,6 +9,8 @@ mod config_files;
 mod host;
 #[path = "serve/install.rs"]
 mod install;
+#[path = "serve/metrics.rs"]
+mod metrics;
 #[path = "serve/operations.rs"]
 mod operations;
 #[path = "serve/persistence.rs"]

@@ -58,6 +58,21 @@ pub struct AppState {
     pub max_token_age: Duration,
     /// How many hits a reply lists.
     pub max_results_displayed: usize,
+    /// The figures `/metrics` serves.
+    pub metrics: crate::serve::metrics::Metrics,
+    /// Who may read `/metrics` on this port.
+    pub metrics_access: MetricsAccess,
+}
+
+/// Who may read `/metrics` on the add-on's own port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Anyone who reaches the port (development, on loopback).
+    Open,
+    /// Requests with `Authorization: Bearer <token>` (`CONNECT_METRICS_TOKEN`).
+    Token(String),
+    /// Nobody (production without a token; `--metrics-listen` or `--no-metrics`).
+    Closed,
 }
 
 /// The state handlers share.
@@ -93,6 +108,45 @@ impl Routes {
     pub fn health(&self) -> String {
         format!("{}/healthz", self.base_path)
     }
+
+    /// The metrics' path.
+    pub fn metrics(&self) -> String {
+        format!("{}/metrics", self.base_path)
+    }
+}
+
+/// Which figure a request counts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Counted {
+    Webhook,
+    Install,
+    Uninstall,
+}
+
+/// The paths whose answers are counted.
+#[derive(Clone, Debug)]
+struct CountedPaths {
+    callback: String,
+    webhooks: Vec<String>,
+}
+
+impl CountedPaths {
+    fn of(&self, method: &axum::http::Method, path: &str) -> Option<Counted> {
+        use axum::http::Method;
+        if *method == Method::POST && self.webhooks.iter().any(|w| w == path) {
+            Some(Counted::Webhook)
+        } else if *method == Method::POST && path == self.callback {
+            Some(Counted::Install)
+        } else if *method == Method::DELETE
+            && path
+                .strip_prefix(self.callback.as_str())
+                .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1)
+        {
+            Some(Counted::Uninstall)
+        } else {
+            None
+        }
+    }
 }
 
 /// Builds the router. Every request passes `guard` (its `Host`, and for
@@ -121,6 +175,7 @@ pub fn router(state: Shared, routes: &Routes, guard: Guard, limits: BodyLimits) 
     if !routes.base_path.is_empty() {
         router = router.route(&format!("{}/", routes.base_path), get(to_descriptor));
     }
+    router = router.route(&routes.metrics(), get(metrics));
     for hook in &routes.webhooks {
         let hook = Arc::new(hook.clone());
         router = router.route(
@@ -130,8 +185,17 @@ pub fn router(state: Shared, routes: &Routes, guard: Guard, limits: BodyLimits) 
             }),
         );
     }
+    let counted = Arc::new(CountedPaths {
+        callback: routes.callback.clone(),
+        webhooks: routes.webhooks.iter().map(|w| w.path.clone()).collect(),
+    });
+    let counting = state.clone();
     router
         .fallback(not_found)
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            let (state, counted) = (counting.clone(), counted.clone());
+            async move { count(&state, &counted, request, next).await }
+        }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(
             limits,
@@ -148,6 +212,93 @@ async fn descriptor(State(app): State<Shared>) -> Response {
         app.descriptor_json.clone(),
     )
         .into_response()
+}
+
+/// Counts webhooks, installs and uninstalls by the status they got, and a
+/// webhook's time from head to answer.
+async fn count(app: &AppState, counted: &CountedPaths, request: Request, next: Next) -> Response {
+    if !app.metrics.is_enabled() {
+        return next.run(request).await;
+    }
+    let kind = counted.of(request.method(), request.uri().path());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    match kind {
+        Some(Counted::Webhook) => app.metrics.webhook(status, started.elapsed()),
+        Some(Counted::Install) => app.metrics.install(status),
+        Some(Counted::Uninstall) => app.metrics.uninstall(status),
+        None => {}
+    }
+    response
+}
+
+/// `GET /metrics`: the figures, to whoever may read them here.
+async fn metrics(State(app): State<Shared>, headers: axum::http::HeaderMap) -> Response {
+    let allowed = match &app.metrics_access {
+        MetricsAccess::Open => true,
+        MetricsAccess::Token(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| constant_time_eq(given.trim().as_bytes(), token.as_bytes())),
+        MetricsAccess::Closed => false,
+    };
+    if let MetricsAccess::Token(_) = &app.metrics_access
+        && !allowed
+    {
+        let body = crate::hipchat::notification::ErrorEnvelope::new(
+            401,
+            "metrics need Authorization: Bearer <the CONNECT_METRICS_TOKEN value>",
+        );
+        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    }
+    if !allowed {
+        return not_found().await;
+    }
+    render_metrics(&app).await
+}
+
+/// The router of `--metrics-listen`: `/metrics` only, to anyone who reaches
+/// that address, behind the same `Host` check.
+pub fn metrics_router(state: Shared, guard: Guard) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(app): State<Shared>| async move { render_metrics(&app).await }),
+        )
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(guard, crate::net::guarded))
+        .with_state(state)
+}
+
+async fn render_metrics(app: &AppState) -> Response {
+    if !app.metrics.is_enabled() {
+        return not_found().await;
+    }
+    if app.metrics.tenants_due()
+        && let Ok(Ok(n)) = tokio::time::timeout(
+            Duration::from_millis(500),
+            super::store::TenantStore::count_tenants(&app.store),
+        )
+        .await
+    {
+        app.metrics.set_tenants(n);
+    }
+    match app.metrics.render() {
+        Some(text) => (
+            [(header::CONTENT_TYPE, crate::serve::metrics::CONTENT_TYPE)],
+            text,
+        )
+            .into_response(),
+        None => not_found().await,
+    }
+}
+
+/// Compares two secrets in time independent of where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }
 
 async fn not_found() -> Response {

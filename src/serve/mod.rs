@@ -10,6 +10,7 @@ pub mod health;
 pub mod hipchat_client;
 pub mod install;
 pub mod listener;
+pub mod metrics;
 pub mod notify;
 pub mod reply;
 pub mod search;
@@ -55,6 +56,15 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allow_hosts: Vec<String>,
+    /// Record no metrics, and serve no `/metrics`.
+    #[arg(long, env = "CONNECT_NO_METRICS")]
+    pub no_metrics: bool,
+    /// Serve `/metrics` on this address too, without a token (e.g.
+    /// 127.0.0.1:9464, or a private network's address for Prometheus). On
+    /// the add-on's own port `/metrics` is open in development and, in
+    /// production, needs `Authorization: Bearer $CONNECT_METRICS_TOKEN`.
+    #[arg(long, value_name = "ADDR", env = "CONNECT_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub timeouts: crate::net::TimeoutArgs,
 }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use regex::Regex;
 use url::Url;
 
-use super::app::{self, AppState, Routes, WebhookRoute};
+use super::app::{self, AppState, MetricsAccess, Routes, WebhookRoute};
 use super::hipchat_client::HostClient;
 use super::listener::{self, ListenSource};
 use super::reply::Replies;
@@ -77,6 +77,26 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
     let deadline = Duration::from_secs(args.shutdown_timeout);
     let own_socket = source != ListenSource::Inherited;
     let hosts = allowed_hosts(&args.allow_hosts, &base_url)?;
+    let metrics = if args.no_metrics {
+        crate::serve::metrics::Metrics::disabled()
+    } else {
+        crate::serve::metrics::Metrics::enabled()
+    };
+    let metrics_access = match env.get("CONNECT_METRICS_TOKEN").map(str::trim) {
+        Some(token) if !token.is_empty() => MetricsAccess::Token(token.to_owned()),
+        _ if config.stage == "production" => MetricsAccess::Closed,
+        _ => MetricsAccess::Open,
+    };
+    let metrics_listener = args
+        .metrics_listen
+        .map(|addr| {
+            std::net::TcpListener::bind(addr)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .with_context(|| {
+                    format!("cannot listen on --metrics-listen {addr}; is another server using it?")
+                })
+        })
+        .transpose()?;
     let outcome = runtime.block_on(serve(
         config,
         base_url,
@@ -86,6 +106,9 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
             deadline,
             timeouts: args.timeouts.timeouts(),
             hosts,
+            metrics,
+            metrics_access,
+            metrics_listener,
         },
         under_dev,
     ));
@@ -111,6 +134,9 @@ struct Listening {
     deadline: Duration,
     timeouts: Timeouts,
     hosts: AllowedHosts,
+    metrics: crate::serve::metrics::Metrics,
+    metrics_access: MetricsAccess,
+    metrics_listener: Option<TcpListener>,
 }
 
 async fn serve(
@@ -125,6 +151,9 @@ async fn serve(
         deadline,
         timeouts,
         hosts,
+        metrics,
+        metrics_access,
+        metrics_listener,
     } = listening;
     let base = base_url.as_str().trim_end_matches('/').to_string();
     let descriptor_path = config.descriptor_path();
@@ -140,7 +169,8 @@ async fn serve(
 
     let store = Store::open(&config.store, &format!("connect:{}", descriptor.key))
         .await
-        .context("cannot open the store")?;
+        .context("cannot open the store")?
+        .with_metrics(metrics.clone());
     // Redis connects lazily: say now, not at the first install, that it is
     // unreachable. Serving starts anyway and recovers when it comes back.
     if let Err(err) = store.ping().await {
@@ -163,7 +193,8 @@ async fn serve(
         config.search.clone(),
         config.max_results_displayed,
     )
-    .map_err(crate::error::usage)?;
+    .map_err(crate::error::usage)?
+    .with_metrics(metrics.clone());
     let state = Arc::new(AppState {
         descriptor_json,
         scope: join_scopes(&descriptor.scopes),
@@ -178,6 +209,8 @@ async fn serve(
         enforce_whitelist: config.enforce_whitelist,
         max_token_age: config.max_token_age,
         max_results_displayed: config.max_results_displayed,
+        metrics,
+        metrics_access,
     });
     let guard = Guard::strict(Policy {
         server: "connect serve",
@@ -188,7 +221,29 @@ async fn serve(
         max_bytes: app::BODY_LIMIT,
         timeout: timeouts.body,
     };
-    let router = app::router(state.clone(), &routes, guard, limits);
+    let router = app::router(state.clone(), &routes, guard.clone(), limits);
+    if let Some(listener) = metrics_listener {
+        let addr = listener.local_addr().ok();
+        let metrics_router = app::metrics_router(state.clone(), guard);
+        tokio::spawn(async move {
+            // Ends with the process: a scraper's connection is nothing to drain.
+            let served = crate::net::server::serve(
+                listener,
+                true,
+                |_| hyper_util::service::TowerToHyperService::new(metrics_router.clone()),
+                std::future::pending(),
+                Duration::ZERO,
+                timeouts,
+            )
+            .await;
+            if let Err(err) = served {
+                tracing::warn!("the metrics listener stopped: {err}");
+            }
+        });
+        if let Some(addr) = addr {
+            tracing::info!(%addr, "serving /metrics");
+        }
+    }
 
     let local = std_listener
         .local_addr()
@@ -263,6 +318,7 @@ fn routes(base_path: &str, base_url: &Url, descriptor: &Descriptor) -> Result<Ro
     let fixed = [
         format!("{base_path}/atlassian-connect.json"),
         format!("{base_path}/healthz"),
+        format!("{base_path}/metrics"),
     ];
     let ours = |field: &str, text: &str| -> Result<String, String> {
         let url = Url::parse(text).map_err(|e| format!("`{field}` is not a URL: {e}"))?;

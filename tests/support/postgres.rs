@@ -160,11 +160,24 @@ impl PostgresServer {
             .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
     }
 
-    /// Kills the server (SIGKILL, as in a crash) and waits for it to exit.
+    /// Kills the server and its backends (SIGKILL, as in a crash of its
+    /// machine) and waits for it to exit: no backend keeps answering a
+    /// connection opened before.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            let backends: Vec<u32> = family(child.id()).into_iter().skip(1).collect();
             let _ = child.kill();
+            for pid in &backends {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(*pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
             let _ = child.wait();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while backends.iter().any(|pid| running(*pid)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
     }
 
@@ -294,6 +307,17 @@ impl Drop for PostgresServer {
         }
         self.stop();
     }
+}
+
+/// Whether `pid` runs (a zombie does not).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next().map(|s| s != "Z"))
+        })
+        .unwrap_or(false)
 }
 
 /// `pid` and its children (read from /proc).

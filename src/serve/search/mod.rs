@@ -137,6 +137,7 @@ pub(crate) fn json<T: serde::de::DeserializeOwned>(
 pub struct Search {
     client: reqwest::Client,
     configured: crate::tls::Configured,
+    metrics: crate::serve::metrics::Metrics,
     config: SearchConfig,
     /// How many hits a reply lists (what WordPress is asked for).
     wanted: usize,
@@ -191,12 +192,41 @@ impl Search {
         Ok(Self {
             client,
             configured,
+            metrics: crate::serve::metrics::Metrics::disabled(),
             config,
             wanted,
             catalog,
             cache: Arc::default(),
             tags: Arc::default(),
         })
+    }
+
+    /// Records its upstream calls and cache use in `metrics`.
+    pub fn with_metrics(mut self, metrics: crate::serve::metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    // One GET to the blog, timed and counted.
+    async fn get(&self, url: &str, accept: &str) -> Result<fetch::Answer, SearchError> {
+        let source = match &self.config.source {
+            SearchSource::WordPress { .. } => "wordpress",
+            SearchSource::Feed { .. } => "feed",
+            SearchSource::ByTag { .. } => "byTag",
+            SearchSource::File { .. } => "file",
+        };
+        let started = Instant::now();
+        let outcome = fetch::get(&self.client, url, accept, &self.configured).await;
+        let label = match &outcome {
+            Ok(answer) if answer.status == reqwest::StatusCode::NOT_FOUND => "not_found",
+            Ok(_) => "ok",
+            Err(SearchError::Timeout { .. }) => "timeout",
+            Err(SearchError::Status { .. }) => "status",
+            Err(SearchError::TooLarge { .. }) => "too_large",
+            Err(_) => "unreachable",
+        };
+        self.metrics.upstream(source, label, started.elapsed());
+        outcome
     }
 
     /// A short description for the start-up line.
@@ -223,12 +253,15 @@ impl Search {
             let cache = self.lock();
             match cache.get(term) {
                 Some(Slot::Ready(at, found)) if at.elapsed() < CACHE_TTL => {
+                    self.metrics.cache("hit");
                     return Ok(found.clone());
                 }
                 Some(Slot::Pending(rx)) => Some(rx.clone()),
                 _ => None,
             }
         };
+        self.metrics
+            .cache(if waiting.is_some() { "joined" } else { "miss" });
         if let Some(mut rx) = waiting {
             if let Ok(outcome) = rx.wait_for(Option::is_some).await
                 && let Some(outcome) = outcome.clone()
@@ -311,13 +344,7 @@ impl Search {
             SearchSource::WordPress { base } => self.wordpress(base, term).await,
             SearchSource::Feed { template } => {
                 let url = text::fill(template, term);
-                let answer = fetch::get(
-                    &self.client,
-                    &url,
-                    "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
-                    &self.configured,
-                )
-                .await?;
+                let answer = self.get(&url, "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5").await?;
                 if answer.status == reqwest::StatusCode::NOT_FOUND {
                     // No such tag: the blog has no feed for it.
                     return Ok(Found::default());
@@ -331,8 +358,7 @@ impl Search {
             }
             SearchSource::ByTag { template } => {
                 let url = text::fill(template, term);
-                let answer =
-                    fetch::get(&self.client, &url, "application/json", &self.configured).await?;
+                let answer = self.get(&url, "application/json").await?;
                 if answer.status == reqwest::StatusCode::NOT_FOUND {
                     return Err(SearchError::Status { url, status: 404 });
                 }
@@ -370,8 +396,7 @@ impl Search {
             Some(tag) => tag,
             None => {
                 let url = wordpress::tags_url(base, &slug);
-                let answer =
-                    fetch::get(&self.client, &url, "application/json", &self.configured).await?;
+                let answer = self.get(&url, "application/json").await?;
                 if answer.status == reqwest::StatusCode::NOT_FOUND {
                     return Err(SearchError::Parse {
                         url,
@@ -396,7 +421,7 @@ impl Search {
             return Ok(Found::default());
         };
         let url = wordpress::posts_url(base, tag.id, self.wanted);
-        let answer = fetch::get(&self.client, &url, "application/json", &self.configured).await?;
+        let answer = self.get(&url, "application/json").await?;
         if answer.status == reqwest::StatusCode::NOT_FOUND {
             return Err(SearchError::Status { url, status: 404 });
         }

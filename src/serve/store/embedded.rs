@@ -15,7 +15,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::types::{decode, encode};
-use super::{CachedToken, StoreError, StoreResult, Tenant, TenantStore, now_unix};
+use super::{CachedToken, StoreError, StoreResult, StoredTenant, Tenant, TenantStore, now_unix};
 
 /// The schema this version writes; stored in `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 1;
@@ -362,12 +362,79 @@ impl TenantStore for EmbeddedStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
+        self.count_tenants().await.map(drop)
+    }
+
+    async fn count_tenants(&self) -> StoreResult<u64> {
         self.read(|conn, path| {
             conn.query_row("SELECT count(*) FROM tenants", [], |row| {
                 row.get::<_, i64>(0)
             })
-            .map(drop)
+            .map(|n| u64::try_from(n).unwrap_or(0))
             .map_err(|e| op_error(path, e))
+        })
+        .await
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<StoredTenant>> {
+        self.read(|conn, path| {
+            let shown = path.display().to_string();
+            let mut stmt = conn
+                .prepare("SELECT oauth_id, data FROM tenants ORDER BY oauth_id")
+                .map_err(|e| op_error(path, e))?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })
+                .map_err(|e| op_error(path, e))?;
+            let mut listed = Vec::new();
+            for row in rows {
+                let (oauth_id, data) = row.map_err(|e| op_error(path, e))?;
+                listed.push(StoredTenant {
+                    place: format!("{shown}, table tenants"),
+                    tenant: decode(&data, &format!("tenant record {oauth_id:?}"), &shown)
+                        .map_err(|e| e.to_string()),
+                });
+            }
+            Ok(listed)
+        })
+        .await
+    }
+
+    async fn insert_tenant_if_absent(&self, tenant: &Tenant) -> StoreResult<bool> {
+        let oauth_id = tenant.oauth_id.clone();
+        let data = encode(tenant)?;
+        self.write(move |conn, path| {
+            conn.prepare_cached(
+                "INSERT INTO tenants (oauth_id, data, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (oauth_id) DO NOTHING",
+            )
+            .and_then(|mut stmt| stmt.execute(params![oauth_id, data, sql_time(now_unix())]))
+            .map(|inserted| inserted == 1)
+            .map_err(|e| op_error(path, e))
+        })
+        .await
+    }
+
+    async fn put_tenants(&self, tenants: &[Tenant]) -> StoreResult<()> {
+        let rows: Vec<(String, String)> = tenants
+            .iter()
+            .map(|t| Ok((t.oauth_id.clone(), encode(t)?)))
+            .collect::<StoreResult<_>>()?;
+        self.write(move |conn, path| {
+            let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let now = sql_time(now_unix());
+                for (oauth_id, data) in &rows {
+                    tx.execute(
+                        "INSERT INTO tenants (oauth_id, data, updated_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (oauth_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+                        params![oauth_id, data, now],
+                    )?;
+                }
+                tx.commit()
+            };
+            run(conn).map_err(|e| op_error(path, e))
         })
         .await
     }

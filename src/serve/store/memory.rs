@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::RwLock;
 
-use super::{CachedToken, StoreResult, Tenant, TenantStore, now_unix};
+use super::{CachedToken, StoreResult, StoredTenant, Tenant, TenantStore, now_unix};
 
 /// Tenants and tokens in a map shared by every clone.
 #[derive(Clone, Default)]
@@ -80,4 +80,50 @@ impl TenantStore for MemoryStore {
     async fn ping(&self) -> StoreResult<()> {
         Ok(())
     }
+
+    async fn count_tenants(&self) -> StoreResult<u64> {
+        Ok(self.inner.read().await.tenants.len() as u64)
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<StoredTenant>> {
+        let inner = self.inner.read().await;
+        let mut tenants: Vec<StoredTenant> = inner
+            .tenants
+            .values()
+            .map(|t| StoredTenant {
+                place: "memory".into(),
+                tenant: Ok(t.clone()),
+            })
+            .collect();
+        tenants.sort_by_key(place_order);
+        Ok(tenants)
+    }
+
+    async fn insert_tenant_if_absent(&self, tenant: &Tenant) -> StoreResult<bool> {
+        let mut inner = self.inner.write().await;
+        if inner.tenants.contains_key(&tenant.oauth_id) {
+            return Ok(false);
+        }
+        inner
+            .tenants
+            .insert(tenant.oauth_id.clone(), tenant.clone());
+        Ok(true)
+    }
+
+    async fn put_tenants(&self, tenants: &[Tenant]) -> StoreResult<()> {
+        let mut inner = self.inner.write().await;
+        for tenant in tenants {
+            inner
+                .tenants
+                .insert(tenant.oauth_id.clone(), tenant.clone());
+        }
+        Ok(())
+    }
+}
+
+fn place_order(t: &StoredTenant) -> String {
+    t.tenant
+        .as_ref()
+        .map(|t| t.oauth_id.clone())
+        .unwrap_or_default()
 }

@@ -25,7 +25,7 @@ pub use embedded::EmbeddedStore;
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 
-pub use types::{CachedToken, Tenant, now_unix};
+pub use types::{CachedToken, StoredTenant, Tenant, now_unix};
 
 /// Why a store operation failed. Messages never contain secrets or tokens.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +81,24 @@ pub trait TenantStore {
 
     /// Checks that the backend answers (for `/healthz`).
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// How many tenants the store holds.
+    fn count_tenants(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Every tenant, each with where it is kept; a record that cannot be
+    /// read is listed with why, not skipped.
+    fn list_tenants(&self) -> impl Future<Output = StoreResult<Vec<StoredTenant>>> + Send;
+
+    /// Stores `tenant` unless one with its oauthId exists; whether it was
+    /// stored. Several instances racing: exactly one stores it.
+    fn insert_tenant_if_absent(
+        &self,
+        tenant: &Tenant,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Stores every tenant of `tenants`, replacing ones with the same
+    /// oauthId, all or none.
+    fn put_tenants(&self, tenants: &[Tenant]) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// A handle on the configured store; cheap to clone (all clones share one
@@ -88,6 +106,7 @@ pub trait TenantStore {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    metrics: crate::serve::metrics::Metrics,
 }
 
 #[derive(Clone, Debug)]
@@ -116,7 +135,16 @@ impl Store {
                 Backend::Postgres(PostgresStore::open(url, tls, key_prefix, *pool)?)
             }
         };
-        Ok(Store { backend })
+        Ok(Store {
+            backend,
+            metrics: crate::serve::metrics::Metrics::disabled(),
+        })
+    }
+
+    /// Records every call's outcome and time in `metrics`.
+    pub fn with_metrics(mut self, metrics: crate::serve::metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Short name of the backend: `memory`, `embedded`, `redis` or `postgres`.
@@ -143,40 +171,68 @@ impl Store {
     }
 }
 
-// One match per method keeps the dispatch static (no boxed futures).
+// One match per method keeps the dispatch static (no boxed futures); each
+// call is timed and counted when metrics are on.
 macro_rules! dispatch {
-    ($self:ident, $store:ident => $call:expr) => {
-        match &$self.backend {
+    ($self:ident, $op:literal, $store:ident => $call:expr) => {{
+        let started = $self.metrics.is_enabled().then(std::time::Instant::now);
+        let outcome = match &$self.backend {
             Backend::Memory($store) => $call.await,
             Backend::Embedded($store) => $call.await,
             Backend::Redis($store) => $call.await,
             Backend::Postgres($store) => $call.await,
+        };
+        if let Some(started) = started {
+            let label = match &outcome {
+                Ok(_) => "ok",
+                Err(StoreError::Unavailable(_)) => "unavailable",
+                Err(StoreError::Corrupt(_)) => "corrupt",
+                Err(StoreError::Open(_)) => "error",
+            };
+            $self.metrics.store_call($op, label, started.elapsed());
         }
-    };
+        outcome
+    }};
 }
 
 impl TenantStore for Store {
     async fn get_tenant(&self, oauth_id: &str) -> StoreResult<Option<Tenant>> {
-        dispatch!(self, s => s.get_tenant(oauth_id))
+        dispatch!(self, "get_tenant", s => s.get_tenant(oauth_id))
     }
 
     async fn put_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
-        dispatch!(self, s => s.put_tenant(tenant))
+        dispatch!(self, "put_tenant", s => s.put_tenant(tenant))
     }
 
     async fn delete_tenant(&self, oauth_id: &str) -> StoreResult<()> {
-        dispatch!(self, s => s.delete_tenant(oauth_id))
+        dispatch!(self, "delete_tenant", s => s.delete_tenant(oauth_id))
     }
 
     async fn get_token(&self, oauth_id: &str, scope: &str) -> StoreResult<Option<CachedToken>> {
-        dispatch!(self, s => s.get_token(oauth_id, scope))
+        dispatch!(self, "get_token", s => s.get_token(oauth_id, scope))
     }
 
     async fn put_token(&self, oauth_id: &str, token: &CachedToken) -> StoreResult<()> {
-        dispatch!(self, s => s.put_token(oauth_id, token))
+        dispatch!(self, "put_token", s => s.put_token(oauth_id, token))
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        dispatch!(self, s => s.ping())
+        dispatch!(self, "ping", s => s.ping())
+    }
+
+    async fn count_tenants(&self) -> StoreResult<u64> {
+        dispatch!(self, "count_tenants", s => s.count_tenants())
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<StoredTenant>> {
+        dispatch!(self, "list_tenants", s => s.list_tenants())
+    }
+
+    async fn insert_tenant_if_absent(&self, tenant: &Tenant) -> StoreResult<bool> {
+        dispatch!(self, "insert_tenant", s => s.insert_tenant_if_absent(tenant))
+    }
+
+    async fn put_tenants(&self, tenants: &[Tenant]) -> StoreResult<()> {
+        dispatch!(self, "put_tenants", s => s.put_tenants(tenants))
     }
 }

@@ -53,6 +53,16 @@ impl fmt::Debug for Tenant {
     }
 }
 
+/// A tenant as a listing finds it: where it is kept (`Redis key ...`,
+/// `SQLite row ...`), and the record, or why it cannot be read.
+#[derive(Clone, Debug)]
+pub struct StoredTenant {
+    /// Where the record is (for messages; never its content).
+    pub place: String,
+    /// The record, or why it cannot be read.
+    pub tenant: Result<Tenant, String>,
+}
+
 /// An access token fetched from a tenant's token endpoint, kept until it
 /// expires so that many requests share one token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -29,7 +29,7 @@ use tokio::sync::OnceCell;
 use tokio_postgres::types::Type;
 
 use super::types::{decode, encode};
-use super::{CachedToken, StoreError, StoreResult, Tenant, TenantStore, now_unix};
+use super::{CachedToken, StoreError, StoreResult, StoredTenant, Tenant, TenantStore, now_unix};
 use crate::config::TlsOptions;
 use crate::tls::Configured;
 
@@ -289,6 +289,97 @@ impl TenantStore for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
         self.run("checking that it answers", |client| async move {
             client.simple_query("SELECT 1").await.map(drop)
+        })
+        .await
+    }
+
+    async fn count_tenants(&self) -> StoreResult<u64> {
+        self.run("counting the tenants", |client| async move {
+            client
+                .query_typed_one(
+                    "SELECT count(*) FROM connect_tenants WHERE addon = $1",
+                    &[(&&*self.addon, Type::TEXT)],
+                )
+                .await
+                .map(|row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<StoredTenant>> {
+        let rows: Vec<(String, String)> = self
+            .run("listing the tenants", |client| async move {
+                client
+                    .query_typed(
+                        "SELECT oauth_id, data::text FROM connect_tenants WHERE addon = $1 ORDER BY oauth_id",
+                        &[(&&*self.addon, Type::TEXT)],
+                    )
+                    .await
+                    .map(|rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(oauth_id, data)| StoredTenant {
+                place: format!("PostgreSQL at {}, table connect_tenants", self.address),
+                tenant: decode(&data, &format!("tenant record {oauth_id:?}"), "PostgreSQL")
+                    .map_err(|e| e.to_string()),
+            })
+            .collect())
+    }
+
+    async fn insert_tenant_if_absent(&self, tenant: &Tenant) -> StoreResult<bool> {
+        let data = encode(tenant)?;
+        self.run("storing a tenant", |mut client| {
+            let data = data.clone();
+            async move {
+                let tx = client.transaction().await?;
+                tx.batch_execute(SET_TIMEOUT).await?;
+                let inserted = tx
+                    .execute_typed(
+                        "INSERT INTO connect_tenants (addon, oauth_id, data, updated_at) VALUES ($1, $2, $3::jsonb, $4)
+                         ON CONFLICT (addon, oauth_id) DO NOTHING",
+                        &[
+                            (&&*self.addon, Type::TEXT),
+                            (&tenant.oauth_id, Type::TEXT),
+                            (&data, Type::TEXT),
+                            (&sql_time(now_unix()), Type::INT8),
+                        ],
+                    )
+                    .await?;
+                tx.commit().await?;
+                Ok(inserted == 1)
+            }
+        })
+        .await
+    }
+
+    async fn put_tenants(&self, tenants: &[Tenant]) -> StoreResult<()> {
+        let rows: Vec<(String, String)> = tenants
+            .iter()
+            .map(|t| Ok((t.oauth_id.clone(), encode(t)?)))
+            .collect::<StoreResult<_>>()?;
+        self.run("storing tenants", |mut client| {
+            let rows = rows.clone();
+            async move {
+                let tx = client.transaction().await?;
+                tx.batch_execute(SET_TIMEOUT).await?;
+                let now = sql_time(now_unix());
+                for (oauth_id, data) in &rows {
+                    tx.execute_typed(
+                        "INSERT INTO connect_tenants (addon, oauth_id, data, updated_at) VALUES ($1, $2, $3::jsonb, $4)
+                         ON CONFLICT (addon, oauth_id) DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at",
+                        &[
+                            (&&*self.addon, Type::TEXT),
+                            (oauth_id, Type::TEXT),
+                            (data, Type::TEXT),
+                            (&now, Type::INT8),
+                        ],
+                    )
+                    .await?;
+                }
+                tx.commit().await
+            }
         })
         .await
     }

@@ -11,6 +11,7 @@
 //! short connect and response timeout, a bound on every call) and work again
 //! by themselves once it is back: the connection manager reconnects.
 
+mod bulk;
 mod connection;
 mod errors;
 
@@ -22,7 +23,7 @@ use ::redis::aio::MultiplexedConnection;
 use ::redis::{IntoConnectionInfo, RedisError, RedisResult};
 
 use super::types::{decode, encode};
-use super::{CachedToken, StoreError, StoreResult, Tenant, TenantStore, now_unix};
+use super::{CachedToken, StoreError, StoreResult, StoredTenant, Tenant, TenantStore, now_unix};
 use crate::config::TlsOptions;
 use crate::tls::{Configured, Trust};
 use connection::{Connector, Reconnecting};
@@ -332,6 +333,21 @@ impl TenantStore for RedisStore {
             ::redis::cmd("PING").exec_async(&mut c).await
         })
         .await
+    }
+    async fn count_tenants(&self) -> StoreResult<u64> {
+        self.count().await
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<StoredTenant>> {
+        self.list().await
+    }
+
+    async fn insert_tenant_if_absent(&self, tenant: &Tenant) -> StoreResult<bool> {
+        self.insert_if_absent(tenant).await
+    }
+
+    async fn put_tenants(&self, tenants: &[Tenant]) -> StoreResult<()> {
+        self.put_many(tenants).await
     }
 }
 
