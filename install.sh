@@ -88,7 +88,9 @@ if [ "$want_test" = 1 ]; then npm_dirs+=(tests/fixtures/node-addon tests/fixture
 if [ "$want_bench" = 1 ]; then npm_dirs+=(tests/fixtures/node-addon bench); fi
 if [ "${#npm_dirs[@]}" -gt 0 ]; then
   for dir in "${npm_dirs[@]}"; do
-    if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
+    # Missing, or older than the lock file (a dependency was added).
+    if [ -f "$dir/package-lock.json" ] && { [ ! -f "$dir/node_modules/.package-lock.json" ] \
+        || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; }; then
       say "installing npm modules in $dir"
       (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
     fi

@@ -11,9 +11,13 @@
 #   BASELINE=/tmp/connect-old bench/serve.sh
 #                                   # every target also as TARGET@base, run by
 #                                   # that binary (an earlier build), side by side
+#   TARGETS="embedded:byTag embedded:byTag@nometrics" bench/serve.sh
+#                                   # the cost of metrics: the same with --no-metrics
 #
-# A target is STORE:SOURCE. Stores: embedded (SQLite), memory, redis,
-# redis-tls, postgres; sources: byTag (the seed's JSON), wordpress (the
+# A target is STORE:SOURCE[@VARIANT]. Stores: embedded (SQLite), memory,
+# redis, redis-tls, postgres, pgbouncer (the same PostgreSQL through PgBouncer
+# in transaction mode, 4 server connections); variants: base (the BASELINE
+# binary), nometrics (--no-metrics); sources: byTag (the seed's JSON), wordpress (the
 # REST API: two upstream calls, the tag's id then cached), feed (RSS per
 # tag), file (1,000 local articles). By default every store searches byTag
 # and every source uses the embedded store.
@@ -116,6 +120,37 @@ start_store() {
             pids+=($!)
             store_json="{\"adapter\": \"redis\", \"url\": \"rediss://127.0.0.1:$p/0\", \"tls\": {\"rejectUnauthorized\": false}}"
             ;;
+        pgbouncer)
+            [ -n "${store_setting[postgres]:-}" ] || { start_store postgres; store_setting[postgres]="$store_json"; }
+            local bouncer p pg_port
+            bouncer="$(command -v pgbouncer || echo /usr/sbin/pgbouncer)"
+            [ -x "$bouncer" ] || { echo "the pgbouncer store needs pgbouncer (apt-get install pgbouncer)" >&2; exit 1; }
+            p="$(free_port)"
+            pg_port="$(sed -E 's|.*127\.0\.0\.1:([0-9]+)/.*|\1|' <<<"${store_setting[postgres]}")"
+            mkdir -p "$work/pgb"
+            cat > "$work/pgb/pgbouncer.ini" <<INI
+[databases]
+postgres = host=127.0.0.1 port=$pg_port dbname=postgres user=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $p
+unix_socket_dir =
+auth_type = trust
+auth_file = $work/pgb/userlist.txt
+pool_mode = transaction
+default_pool_size = 4
+max_client_conn = 500
+logfile = $work/pgb/pgbouncer.log
+pidfile = $work/pgb/pgbouncer.pid
+INI
+            echo '"postgres" ""' > "$work/pgb/userlist.txt"
+            local run=()
+            if [ "$(id -u)" = 0 ]; then chown -R postgres "$work/pgb"; run=(runuser -u postgres --); fi
+            "${run[@]}" "$bouncer" "$work/pgb/pgbouncer.ini" >/dev/null 2>&1 &
+            pids+=($!)
+            sleep 0.5
+            store_json="{\"adapter\": \"postgres\", \"url\": \"postgres://postgres@127.0.0.1:$p/postgres?sslmode=disable\"}"
+            ;;
         postgres)
             local initdb postgres p run=()
             initdb="$(pg_bin initdb)"; postgres="$(pg_bin postgres)"
@@ -134,7 +169,7 @@ start_store() {
             done
             store_json="{\"adapter\": \"postgres\", \"url\": \"postgres://postgres@127.0.0.1:$p/postgres?sslmode=disable\"}"
             ;;
-        *) echo "unknown store '$1' (embedded, memory, redis, redis-tls, postgres)" >&2; exit 1 ;;
+        *) echo "unknown store '$1' (embedded, memory, redis, redis-tls, postgres, pgbouncer)" >&2; exit 1 ;;
     esac
 }
 
@@ -169,11 +204,18 @@ for target in $targets; do
 done
 sleep 1
 for target in $targets; do
-    spec="${target%@base}"
+    spec="${target%@*}"
+    variant=""; [ "$spec" = "$target" ] || variant="${target##*@}"
     store="${spec%%:*}"; source="${spec##*:}"
-    [ "$store" != "$spec" ] || { echo "a target is STORE:SOURCE, got '$target'" >&2; exit 1; }
-    target_bin="$bin"; [ "$spec" = "$target" ] || target_bin="$BASELINE"
-    name="${store}-${source}${target#"$spec"}"
+    [ "$store" != "$spec" ] || { echo "a target is STORE:SOURCE[@VARIANT], got '$target'" >&2; exit 1; }
+    target_bin="$bin"; extra=()
+    case "$variant" in
+        "") ;;
+        base) target_bin="$BASELINE" ;;
+        nometrics) extra=(--no-metrics) ;;
+        *) echo "unknown variant '@$variant' (base, nometrics)" >&2; exit 1 ;;
+    esac
+    name="${store}-${source}${variant:+-$variant}"
     store_json="${store_setting[$store]}"
     port[$target]="$(free_port)"
     project="$work/project-$name"
@@ -197,7 +239,7 @@ JSON
    "webhook": [{"url": "{{localBaseUrl}}/message", "event": "room_message", "pattern": "^/hascode", "authentication": "jwt"}]}}
 JSON
     log="$work/serve-$name.log"
-    NODE_ENV=production "$target_bin" serve --dir "$project" > "$log.out" 2> "$log" &
+    NODE_ENV=production "$target_bin" serve --dir "$project" "${extra[@]}" > "$log.out" 2> "$log" &
     serve_pid[$target]=$!
     pids+=($!)
     wait_for "http://127.0.0.1:${port[$target]}/atlassian-connect.json"
@@ -247,7 +289,7 @@ series() {
             out="$(BENCH_UNIQUE="$2" wrk -t"$threads" -c"$connections" -d"$duration" --latency -s bench/serve-webhook.lua "http://127.0.0.1:${port[$target]}/message")"
             after="$(cpu_ticks "$pid")"
             if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
-                echo "errors during the run ($target):" >&2; echo "$out" >&2; tail -5 "$work/serve-${target//:/-}.log" >&2; exit 1
+                echo "errors during the run ($target):" >&2; echo "$out" >&2; tail -5 "$work"/serve-*.log >&2; exit 1
             fi
             total="$(awk '/requests in/ { print $1 }' <<<"$out")"
             cpu="$(awk -v t=$((after - before)) -v hz="$ticks_per_s" -v n="$total" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')"

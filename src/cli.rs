@@ -31,6 +31,8 @@ pub enum Command {
     Serve(crate::serve::ServeArgs),
     /// Run a local HipChat to install and chat with add-ons.
     Emulate(crate::emulate::EmulateArgs),
+    /// List, export, import, copy or remove the installations a store holds.
+    Store(crate::store::StoreArgs),
     /// Print a shell completion script to standard output.
     Completions(CompletionsArgs),
 }

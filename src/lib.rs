@@ -14,6 +14,7 @@ pub mod logging;
 pub mod net;
 pub mod new;
 pub mod serve;
+pub mod store;
 pub mod tls;
 
 use std::process::ExitCode;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Dev(args) => dev::run(args),
         Command::Emulate(args) => emulate::run(args),
+        Command::Store(args) => store::run(args),
         Command::Completions(args) => cli::completions(&args),
     };
     match outcome {

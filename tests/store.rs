@@ -120,6 +120,7 @@ fn tenant(oauth_id: &str) -> Tenant {
         group_id: 46617,
         group_name: Some("Example".to_owned()),
         installed_at: 1_700_000_000,
+        stale_since: None,
     }
 }
 

@@ -26,7 +26,9 @@ pub use hosts::{HostWhitelist, parse_search_host};
 pub use keys::did_you_mean;
 pub use peek::Peek;
 pub use search::{SearchConfig, SearchSource, TAG};
-pub use store::{DEFAULT_DATABASE, DEFAULT_POOL, StoreConfig, TlsOptions, redact_url};
+pub use store::{
+    DEFAULT_DATABASE, DEFAULT_POOL, LegacyMode, LegacySettings, StoreConfig, TlsOptions, redact_url,
+};
 
 /// The configuration file's name inside a project.
 pub const CONFIG_FILE: &str = "config.json";
@@ -132,6 +134,8 @@ pub struct ProjectConfig {
     pub base_path: String,
     /// Where tenants and tokens are kept.
     pub store: StoreConfig,
+    /// What is done with the 2015 stack's records in that store.
+    pub legacy: LegacySettings,
     /// Hosts whose capabilities documents may be fetched at install.
     pub whitelist: HostWhitelist,
     /// Whether installs are checked against the whitelist (production, or

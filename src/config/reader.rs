@@ -209,6 +209,16 @@ impl Reader<'_> {
         }
 
         let store = self.store(project_dir, &mut warnings)?;
+        let mut legacy = store::legacy_settings(self.value("store")?.as_ref())
+            .map_err(|m| self.bad("store.legacy", m))?;
+        if let Some(mode) = self.env.get("CONNECT_LEGACY") {
+            legacy.mode = super::LegacyMode::parse(mode).ok_or_else(|| {
+                self.bad(
+                    "store.legacy (from CONNECT_LEGACY)",
+                    format!("`{mode}`; use auto, mirror, read or off"),
+                )
+            })?;
+        }
 
         let whitelist_spec: Vec<String> = match self.env.get("AC_HOST_WHITELIST") {
             Some(list) => list
@@ -282,6 +292,7 @@ impl Reader<'_> {
             local_base_url,
             base_path,
             store,
+            legacy,
             whitelist,
             enforce_whitelist,
             max_token_age: Duration::from_secs(max_token_age),

@@ -86,6 +86,88 @@ impl Default for TlsOptions {
     }
 }
 
+/// What connect does with the 2015 stack's store layout (`"legacy"` in the store, or
+/// `CONNECT_LEGACY`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LegacyMode {
+    /// Read it; write installs into it too while it is there (Redis: any
+    /// `*:clientInfo` key; SQL: the `AddonSettings` table exists).
+    #[default]
+    Auto,
+    /// Read it and always write installs into it (not creating the SQL
+    /// table: only the Node add-on knows its columns).
+    Mirror,
+    /// Read it, never write installs into it (an uninstall still removes
+    /// the old record).
+    Read,
+    /// Leave it alone.
+    Off,
+}
+
+impl LegacyMode {
+    /// Parses `auto`, `mirror`, `read`, `off` (also `true`/`false`).
+    pub fn parse(text: &str) -> Option<LegacyMode> {
+        Some(match text.trim().to_ascii_lowercase().as_str() {
+            "auto" | "on" | "true" => LegacyMode::Auto,
+            "mirror" | "write" => LegacyMode::Mirror,
+            "read" | "read-only" | "readonly" => LegacyMode::Read,
+            "off" | "false" | "none" => LegacyMode::Off,
+            _ => return None,
+        })
+    }
+
+    /// The setting's own spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            LegacyMode::Auto => "auto",
+            LegacyMode::Mirror => "mirror",
+            LegacyMode::Read => "read",
+            LegacyMode::Off => "off",
+        }
+    }
+}
+
+/// How the old layout is reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LegacySettings {
+    /// What is done with it.
+    pub mode: LegacyMode,
+    /// The Redis database the Redis adapter used (its `db` option; it
+    /// ignored the URL's path): 0 unless the store says `"db"`.
+    pub redis_db: i64,
+}
+
+/// Reads `"legacy"` (a mode) and `"db"` (the Redis adapter's database)
+/// from a store object.
+pub fn legacy_settings(value: Option<&Value>) -> Result<LegacySettings, String> {
+    let mut settings = LegacySettings::default();
+    let Some(obj) = value.and_then(Value::as_object) else {
+        return Ok(settings);
+    };
+    if let Some(mode) = obj.get("legacy") {
+        let text = match mode {
+            Value::String(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+            other => other.to_string(),
+        };
+        settings.mode = LegacyMode::parse(&text).ok_or_else(|| {
+            format!(
+                "`legacy` is `{text}`; use \"auto\" (the default), \"mirror\", \"read\" or \"off\""
+            )
+        })?;
+    }
+    if let Some(db) = obj.get("db") {
+        settings.redis_db = match db {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .filter(|n| (0..=15).contains(n))
+        .ok_or_else(|| format!("`db` must be a Redis database number from 0 to 15, got {db}"))?;
+    }
+    Ok(settings)
+}
+
 /// The embedded store's file when `store` is not configured at all.
 pub const DEFAULT_DATABASE: &str = "store.db";
 
@@ -103,6 +185,8 @@ pub const STORE_KEYS: &[&str] = &[
     "dialectOptions",
     "logging",
     "pool",
+    "legacy",
+    "db",
 ];
 
 /// Maps a resolved `store` object (variables already substituted) onto a

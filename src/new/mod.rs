@@ -19,6 +19,7 @@ use std::io::IsTerminal as _;
 use anyhow::Context as _;
 
 pub use args::NewArgs;
+pub use templates::builtin_file;
 
 /// Runs `connect new`.
 pub fn run(args: NewArgs) -> anyhow::Result<()> {

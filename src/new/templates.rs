@@ -65,6 +65,15 @@ pub struct RenderedFile {
 }
 
 /// The names of the embedded templates, sorted.
+/// A file of the hipchat template as embedded (`templates/reply.html`):
+/// the reply templates of a project that has none of its own.
+pub fn builtin_file(path: &str) -> Option<&'static str> {
+    TEMPLATES
+        .get_file(format!("hipchat/{path}"))
+        .and_then(|f| f.contents_utf8())
+}
+
+/// The names of the built-in templates.
 pub fn names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = TEMPLATES
         .dirs()

@@ -62,6 +62,10 @@ pub struct AppState {
     pub metrics: crate::serve::metrics::Metrics,
     /// Who may read `/metrics` on this port.
     pub metrics_access: MetricsAccess,
+    /// The key of the 2015 stack's cached tokens: the scopes joined by `|`.
+    pub legacy_token_key: String,
+    /// When takeover notes were last logged, per installation.
+    pub takeover_notes: super::takeover::Attempts,
 }
 
 /// Who may read `/metrics` on the add-on's own port.

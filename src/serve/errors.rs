@@ -25,6 +25,12 @@ pub enum ServeError {
     /// A JWT whose `iss` names no installed tenant.
     #[error("the JWT's issuer is not an installed tenant; reinstall the add-on")]
     UnknownIssuer,
+    /// An installation known from the 2015 stack's store whose credentials
+    /// HipChat refused (it was uninstalled there).
+    #[error(
+        "installation {0} is known only from the 2015 add-on's store, and HipChat refused its credentials: it was uninstalled; `connect store list` shows it as stale"
+    )]
+    StaleInstallation(String),
     /// A verified JWT whose `iss` differs from the body's `oauth_client_id`.
     #[error("the JWT's issuer does not match the body's oauth_client_id")]
     IssuerMismatch,
@@ -68,9 +74,10 @@ impl ServeError {
             ServeError::MalformedBody(_) | ServeError::BadCapabilitiesUrl(_) => {
                 StatusCode::BAD_REQUEST
             }
-            ServeError::BadJwt(_) | ServeError::UnknownIssuer | ServeError::IssuerMismatch => {
-                StatusCode::UNAUTHORIZED
-            }
+            ServeError::BadJwt(_)
+            | ServeError::UnknownIssuer
+            | ServeError::IssuerMismatch
+            | ServeError::StaleInstallation(_) => StatusCode::UNAUTHORIZED,
             ServeError::HostNotAllowed(_)
             | ServeError::CapabilitiesMismatch(_)
             | ServeError::CredentialsRefused(_)

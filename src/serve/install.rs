@@ -147,9 +147,22 @@ async fn prove(app: &AppState, request: &InstallRequest) -> Result<Tenant, Serve
         group_id: request.group_id,
         group_name: token.group_name.clone(),
         installed_at: now_unix(),
+        stale_since: None,
     };
     app.store.put_tenant(&tenant).await?;
     app.tenants.forget(&tenant.oauth_id);
+    // While the 2015 add-on's layout is in use, it gets the install too, so
+    // that starting the Node add-on again serves this room (a rollback).
+    match app.store.legacy_write(&tenant).await {
+        Ok(true) => {
+            tracing::debug!(tenant = %tenant.oauth_id, "wrote the install in the 2015 add-on's layout too")
+        }
+        Ok(false) => {}
+        Err(e) => tracing::error!(
+            tenant = %tenant.oauth_id,
+            "the install is stored, but not in the 2015 add-on's layout ({e}): a rollback to the Node add-on would not serve this room until it is written (`connect store list` shows it)"
+        ),
+    }
     // The proving token replaces any cached one from older credentials.
     app.tokens
         .remember(&tenant.oauth_id, &token, &app.scope)

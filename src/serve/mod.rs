@@ -17,6 +17,7 @@ pub mod search;
 pub mod shutdown;
 mod startup;
 pub mod store;
+pub mod takeover;
 pub mod tenants;
 pub mod tokens;
 pub mod uninstall;

@@ -96,6 +96,23 @@ struct ResultsContext<'a> {
 impl Replies {
     /// Loads and checks the three templates from `dir`.
     pub fn load(dir: &Path) -> Result<Self, ReplyError> {
+        if !dir.exists() {
+            // A 2015 project moving over has no templates of its own: it
+            // answers as a new project does until it gets some.
+            tracing::info!(
+                folder = %dir.display(),
+                "no templates folder: answering with the built-in reply templates (`connect new` writes them out for editing)"
+            );
+            let builtin = TEMPLATE_FILES
+                .iter()
+                .map(|name| {
+                    let text =
+                        crate::new::builtin_file(&format!("templates/{name}")).unwrap_or_default();
+                    (*name, text.to_owned())
+                })
+                .collect();
+            return Self::from_sources(builtin);
+        }
         let mut sources = Vec::with_capacity(TEMPLATE_FILES.len());
         for name in TEMPLATE_FILES {
             let path = dir.join(name);

@@ -170,7 +170,8 @@ async fn serve(
     let store = Store::open(&config.store, &format!("connect:{}", descriptor.key))
         .await
         .context("cannot open the store")?
-        .with_metrics(metrics.clone());
+        .with_metrics(metrics.clone())
+        .with_legacy(config.legacy);
     // Redis connects lazily: say now, not at the first install, that it is
     // unreachable. Serving starts anyway and recovers when it comes back.
     if let Err(err) = store.ping().await {
@@ -195,6 +196,7 @@ async fn serve(
     )
     .map_err(crate::error::usage)?
     .with_metrics(metrics.clone());
+    let descriptor_scopes = descriptor.scopes.clone();
     let state = Arc::new(AppState {
         descriptor_json,
         scope: join_scopes(&descriptor.scopes),
@@ -211,6 +213,8 @@ async fn serve(
         max_results_displayed: config.max_results_displayed,
         metrics,
         metrics_access,
+        legacy_token_key: crate::serve::store::legacy::token_key(&descriptor_scopes),
+        takeover_notes: Default::default(),
     });
     let guard = Guard::strict(Policy {
         server: "connect serve",

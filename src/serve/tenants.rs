@@ -73,6 +73,7 @@ mod tests {
             group_id: 1,
             group_name: None,
             installed_at: 0,
+            stale_since: None,
         })
     }
 

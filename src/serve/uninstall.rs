@@ -3,6 +3,9 @@
 //! The request carries no proof of origin, so the tenant is deleted only
 //! once its own token endpoint confirms its credentials no longer work
 //! (HipChat revokes them before calling). Unknown tenants: 204 (idempotent).
+//! An installation the 2015 stack's layout also (or only) records is
+//! removed from it too: a record left there would come back if the Node
+//! add-on were started again.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -18,8 +21,24 @@ pub async fn uninstall(
     State(app): State<Shared>,
     Path(oauth_id): Path<String>,
 ) -> Result<StatusCode, ServeError> {
-    let Some(tenant) = app.store.get_tenant(&oauth_id).await? else {
-        return Ok(StatusCode::NO_CONTENT);
+    let tenant = match app.store.get_tenant(&oauth_id).await? {
+        Some(tenant) => tenant,
+        None => match app
+            .store
+            .legacy_find(&oauth_id, &app.legacy_token_key)
+            .await?
+        {
+            Some(record) => match record.info {
+                Ok(info) => info.to_tenant(0),
+                Err(why) => {
+                    return Err(ServeError::StoreCorrupt(format!(
+                        "the 2015 add-on's record of {oauth_id} ({}) cannot be read: {why}; remove it with `connect store remove {oauth_id}`",
+                        record.place
+                    )));
+                }
+            },
+            None => return Ok(StatusCode::NO_CONTENT),
+        },
     };
     let caps = HostEndpoints::from_value(&tenant.capabilities).map_err(|_| {
         ServeError::StoreCorrupt(format!(
@@ -42,6 +61,7 @@ pub async fn uninstall(
             ..
         }) => {
             app.store.delete_tenant(&oauth_id).await?;
+            app.store.legacy_delete(&oauth_id).await?;
             app.tenants.forget(&oauth_id);
             tracing::info!(tenant = %oauth_id, "uninstalled; tenant and tokens deleted");
             Ok(StatusCode::NO_CONTENT)

@@ -85,7 +85,9 @@ pub fn command_and_term<'a>(text: &'a str, pattern: Option<&regex::Regex>) -> (&
     (&text[..end], text[end..].trim())
 }
 
-/// Reads the tenant from the store (remembering it) and authenticates.
+/// Reads the tenant from the store (remembering it) and authenticates; an
+/// installation only the 2015 stack's layout knows is taken over
+/// (`takeover`), a stale one proven again when due.
 async fn verify_with_store(
     app: &AppState,
     issuer: &str,
@@ -93,17 +95,37 @@ async fn verify_with_store(
     body: &[u8],
     options: &VerifyOptions,
 ) -> Result<(Arc<Tenant>, RoomMessageEvent), ServeError> {
-    let tenant = tokio::time::timeout(STORE_DEADLINE, app.store.get_tenant(issuer))
+    let stored = tokio::time::timeout(STORE_DEADLINE, app.store.get_tenant(issuer))
         .await
         .map_err(|_| {
             ServeError::StoreUnavailable(format!(
                 "the store did not answer within {}s",
                 STORE_DEADLINE.as_secs()
             ))
-        })??
-        .ok_or(ServeError::UnknownIssuer)?;
-    let tenant = Arc::new(tenant);
-    app.tenants.insert(tenant.clone());
+        })??;
+    let verify = |secret: &str| authenticate(token, secret, body, options).map(drop);
+    let tenant = match stored {
+        Some(tenant) if tenant.stale_since.is_none() => {
+            let tenant = Arc::new(tenant);
+            app.tenants.insert(tenant.clone());
+            tenant
+        }
+        Some(stale) => {
+            verify(&stale.oauth_secret)?;
+            super::takeover::recheck_stale(app, &stale).await?
+        }
+        None => {
+            let deadline = STORE_DEADLINE + super::hipchat_client::HOST_TIMEOUT;
+            tokio::time::timeout(deadline, super::takeover::from_legacy(app, issuer, verify))
+                .await
+                .map_err(|_| {
+                    ServeError::StoreUnavailable(format!(
+                        "looking for the installation in the 2015 add-on's store took over {} s",
+                        deadline.as_secs()
+                    ))
+                })??
+        }
+    };
     let event = authenticate(token, &tenant.oauth_secret, body, options)?;
     Ok((tenant, event))
 }

@@ -61,6 +61,7 @@ async fn tenant(hipchat: &HipChat, store: &Store) -> Tenant {
         group_id: GROUP_ID,
         group_name: None,
         installed_at: now_unix(),
+        stale_since: None,
     };
     store.put_tenant(&tenant).await.unwrap();
     tenant

@@ -57,12 +57,16 @@ pub fn require_tool_at(tool: &str, places: &[&str], install: &str) {
     require_tool(tool, install);
 }
 
-/// Makes sure `dir/node_modules` exists, running `npm ci --ignore-scripts`
-/// when it does not.
+/// Makes sure `dir/node_modules` holds what `dir/package-lock.json` says,
+/// running `npm ci --ignore-scripts` when it is missing or older than the
+/// lock file.
 pub fn ensure_npm_modules(dir: &Path) {
     require_tool("node", "apt-get install -y nodejs npm");
     require_tool("npm", "apt-get install -y npm");
-    if dir.join("node_modules").is_dir() {
+    let modified = |p: PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let installed = modified(dir.join("node_modules/.package-lock.json"));
+    let wanted = modified(dir.join("package-lock.json"));
+    if installed.is_some() && installed >= wanted {
         return;
     }
     let status = std::process::Command::new("npm")

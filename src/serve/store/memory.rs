@@ -91,6 +91,7 @@ impl TenantStore for MemoryStore {
             .tenants
             .values()
             .map(|t| StoredTenant {
+                oauth_id: t.oauth_id.clone(),
                 place: "memory".into(),
                 tenant: Ok(t.clone()),
             })

@@ -10,6 +10,8 @@
 //! - [`PostgresStore`]: PostgreSQL for production, the same guarantees.
 
 pub mod embedded;
+
+pub mod legacy;
 pub mod memory;
 pub mod postgres;
 pub mod redis;
@@ -20,11 +22,12 @@ use std::future::Future;
 
 pub use self::redis::RedisStore;
 /// Which backend to open; resolved from `config.json` by [`crate::config`].
-pub use crate::config::StoreConfig;
+pub use crate::config::{LegacyMode, StoreConfig};
 pub use embedded::EmbeddedStore;
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 
+pub(crate) use types::describe_json_error;
 pub use types::{CachedToken, StoredTenant, Tenant, now_unix};
 
 /// Why a store operation failed. Messages never contain secrets or tokens.
@@ -107,6 +110,8 @@ pub trait TenantStore {
 pub struct Store {
     backend: Backend,
     metrics: crate::serve::metrics::Metrics,
+    legacy: legacy::LegacySettings,
+    presence: std::sync::Arc<legacy::Presence>,
 }
 
 #[derive(Clone, Debug)]
@@ -138,6 +143,8 @@ impl Store {
         Ok(Store {
             backend,
             metrics: crate::serve::metrics::Metrics::disabled(),
+            legacy: legacy::LegacySettings::default(),
+            presence: std::sync::Arc::default(),
         })
     }
 

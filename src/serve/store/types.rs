@@ -36,6 +36,11 @@ pub struct Tenant {
     pub group_name: Option<String>,
     /// When it was installed, in seconds since the Unix epoch.
     pub installed_at: u64,
+    /// Set when HipChat refused the credentials of a record taken over
+    /// from the 2015 stack's store (it had been uninstalled): seconds since
+    /// the Unix epoch. Such a tenant is not served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_since: Option<u64>,
 }
 
 impl fmt::Debug for Tenant {
@@ -49,6 +54,7 @@ impl fmt::Debug for Tenant {
             .field("group_id", &self.group_id)
             .field("group_name", &self.group_name)
             .field("installed_at", &self.installed_at)
+            .field("stale_since", &self.stale_since)
             .finish()
     }
 }
@@ -57,6 +63,8 @@ impl fmt::Debug for Tenant {
 /// `SQLite row ...`), and the record, or why it cannot be read.
 #[derive(Clone, Debug)]
 pub struct StoredTenant {
+    /// The oauthId the record is kept under.
+    pub oauth_id: String,
     /// Where the record is (for messages; never its content).
     pub place: String,
     /// The record, or why it cannot be read.
@@ -160,6 +168,7 @@ mod tests {
             group_id: 42,
             group_name: Some("Acme".into()),
             installed_at: 1_700_000_000,
+            stale_since: None,
         }
     }
 

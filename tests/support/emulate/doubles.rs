@@ -79,9 +79,15 @@ pub struct NodeAddon {
 impl NodeAddon {
     /// Starts `node app.js` and waits for its descriptor.
     pub async fn start(blog: &Blog) -> NodeAddon {
+        NodeAddon::start_with(blog, free_port(), None).await
+    }
+
+    /// Like [`NodeAddon::start`], on `port`; with `redis_url`, in its
+    /// production stage on that Redis (atlassian-connect-express-redis, as
+    /// the seed's tutorial registered it).
+    pub async fn start_with(blog: &Blog, port: u16, redis_url: Option<&str>) -> NodeAddon {
         let dir = repo_root().join("tests/fixtures/node-addon");
         ensure_npm_modules(&dir);
-        let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let mut command = Command::new("node");
         command
@@ -90,7 +96,17 @@ impl NodeAddon {
             .env("PORT", port.to_string())
             .env("AC_LOCAL_BASE_URL", &url)
             .env("SEARCH_HOST", &blog.url)
-            .env("NODE_ENV", "development");
+            .env(
+                "NODE_ENV",
+                if redis_url.is_some() {
+                    "production"
+                } else {
+                    "development"
+                },
+            );
+        if let Some(redis_url) = redis_url {
+            command.env("REDIS_URL", redis_url);
+        }
         let (process, _lines) = spawn("the Node add-on", command);
         wait_until_up(&format!("{url}/atlassian-connect.json"), &process).await;
         NodeAddon { url, process }
@@ -161,6 +177,34 @@ pub fn new_project(parent: &Path, blog: &Blog, port: u16) -> std::path::PathBuf 
     dev["localBaseUrl"] = json!(format!("http://127.0.0.1:{port}"));
     std::fs::write(&config_path, config.to_string()).expect("config.json written");
     dir
+}
+
+/// `connect serve` in the 2015 Node add-on's own project folder (its
+/// config.json, descriptor and no templates), production stage, on
+/// `port` and the Redis at `redis_url`: a deployment cut over.
+pub async fn serve_node_project(
+    blog: &Blog,
+    port: u16,
+    redis_url: &str,
+    extra: &[(&str, &str)],
+) -> Process {
+    let dir = repo_root().join("tests/fixtures/node-addon");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_connect"));
+    command
+        .args(["serve", "--dir"])
+        .arg(&dir)
+        .env_remove("LISTEN_FDS")
+        .env_remove("LISTEN_PID")
+        .env("NODE_ENV", "production")
+        .env("PORT", port.to_string())
+        .env("AC_LOCAL_BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("AC_HOST_WHITELIST", "127.0.0.1")
+        .env("REDIS_URL", redis_url)
+        .env("SEARCH_HOST", &blog.url)
+        .envs(extra.iter().copied());
+    let process = start_process("connect serve (2015 project)", command);
+    wait_until_up(&format!("http://127.0.0.1:{port}/healthz"), &process).await;
+    process
 }
 
 /// `connect serve` on the project, up and serving its descriptor.

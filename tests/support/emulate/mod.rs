@@ -16,7 +16,9 @@ use serde_json::Value;
 // Each test binary uses some of these; the rest would warn.
 pub use super::{ensure_npm_modules, free_port, repo_root, require_tool};
 #[allow(unused_imports)]
-pub use doubles::{Blog, NodeAddon, UiAddon, blog_articles, new_project, serve};
+pub use doubles::{
+    Blog, NodeAddon, UiAddon, blog_articles, new_project, serve, serve_node_project,
+};
 #[allow(unused_imports)]
 pub use process::{Control, Emulator, Process, start_process};
 

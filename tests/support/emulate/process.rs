@@ -34,6 +34,11 @@ impl Process {
             .and_then(Result::ok)
     }
 
+    /// Kills the process and waits for it to exit (its port is free after).
+    pub async fn stop(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
     /// Lines the process wrote so far (stdout and stderr interleaved).
     pub fn output(&self) -> Vec<String> {
         self.output.lock().map(|o| o.clone()).unwrap_or_default()

@@ -80,6 +80,41 @@ impl HipChat {
         body
     }
 
+    /// Registers credentials with the host only (as an installation the
+    /// 2015 add-on took, whose record a test writes itself).
+    pub fn register(&self, oauth_id: &str, secret: &str, room: Option<u64>) {
+        let credentials = Credentials {
+            oauth_id: oauth_id.into(),
+            oauth_secret: secret.into(),
+        };
+        self.host.register_client(&credentials, SCOPES, room);
+    }
+
+    /// The capabilities document, as an install fetches it.
+    pub async fn capabilities(&self) -> Value {
+        self.client
+            .get(self.capabilities_url())
+            .send()
+            .await
+            .expect("GET the capabilities")
+            .json()
+            .await
+            .expect("a capabilities document")
+    }
+
+    /// A `clientInfo` record as atlassian-connect-express-hipchat wrote it.
+    pub async fn client_info(&self, oauth_id: &str, secret: &str, room: u64) -> Value {
+        json!({
+            "clientKey": oauth_id,
+            "oauthSecret": secret,
+            "capabilitiesUrl": self.capabilities_url(),
+            "capabilitiesDoc": self.capabilities().await,
+            "roomId": room,
+            "groupId": GROUP_ID,
+            "groupName": "Acme"
+        })
+    }
+
     /// Installs the add-on at `base` as `oauth_id`: registers the
     /// credentials with the host (rotating the secret of a known oauthId)
     /// and POSTs the install body. (`install`, through `Deref`, is the

@@ -18,6 +18,7 @@
 
 mod connect;
 mod errors;
+mod legacy;
 mod schema;
 
 use std::future::Future;
@@ -52,6 +53,7 @@ pub struct PostgresStore {
     tls: Arc<str>,
     configured: Arc<Configured>,
     schema: Arc<OnceCell<()>>,
+    legacy_layout: Arc<std::sync::OnceLock<legacy::Layout>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -83,6 +85,7 @@ impl PostgresStore {
             configured: Arc::new(opened.trust.configured()),
             address: Arc::from(opened.address),
             schema: Arc::new(OnceCell::new()),
+            legacy_layout: Arc::default(),
         })
     }
 
@@ -322,6 +325,7 @@ impl TenantStore for PostgresStore {
             .into_iter()
             .map(|(oauth_id, data)| StoredTenant {
                 place: format!("PostgreSQL at {}, table connect_tenants", self.address),
+                oauth_id: oauth_id.clone(),
                 tenant: decode(&data, &format!("tenant record {oauth_id:?}"), "PostgreSQL")
                     .map_err(|e| e.to_string()),
             })

@@ -26,11 +26,21 @@ pub fn glob_escape(pattern: &str) -> String {
 impl RedisStore {
     /// Every key matching `pattern` (a MATCH glob).
     pub(super) async fn scan(&self, what: &str, pattern: &str) -> StoreResult<Vec<String>> {
+        self.scan_on(&self.conn, what, pattern).await
+    }
+
+    /// [`RedisStore::scan`] on a given connection.
+    pub(super) async fn scan_on(
+        &self,
+        conn: &super::connection::Reconnecting,
+        what: &str,
+        pattern: &str,
+    ) -> StoreResult<Vec<String>> {
         let mut keys = Vec::new();
         let mut cursor: u64 = 0;
         loop {
             let (next, batch): (u64, Vec<String>) = self
-                .run(what, |mut c| {
+                .run_on(conn, what, |mut c| {
                     let pattern = pattern.to_owned();
                     async move {
                         ::redis::cmd("SCAN")
@@ -95,7 +105,11 @@ impl RedisStore {
             .zip(values)
             .filter_map(|(key, value)| {
                 let value = value?;
+                let escaped = key
+                    .rsplit_once(":tenant:")
+                    .map_or(key.as_str(), |(_, id)| id);
                 Some(StoredTenant {
+                    oauth_id: escaped.replace("%3A", ":").replace("%25", "%"),
                     tenant: decode(&value, &format!("tenant record {key:?}"), "Redis")
                         .map_err(|e| e.to_string()),
                     place: format!("Redis at {}, key {key}", self.address),

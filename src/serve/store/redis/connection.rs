@@ -31,6 +31,7 @@ pub enum ConnectError {
 }
 
 /// Where and how to connect.
+#[derive(Clone)]
 pub struct Connector {
     /// Host name or address.
     pub host: String,
@@ -111,6 +112,18 @@ pub struct Lease {
 }
 
 impl Reconnecting {
+    /// Another connection to the same server, on database `db`.
+    pub fn on_database(&self, db: i64) -> Self {
+        let mut connector = (*self.connector).clone();
+        connector.info = connector.info.set_db(db);
+        Reconnecting::lazy(connector)
+    }
+
+    /// The database this connection uses.
+    pub fn database(&self) -> i64 {
+        self.connector.info.db()
+    }
+
     /// Nothing is opened until the first call.
     pub fn lazy(connector: Connector) -> Self {
         Reconnecting {

@@ -14,6 +14,7 @@
 mod bulk;
 mod connection;
 mod errors;
+mod legacy;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -47,6 +48,8 @@ return 0
 #[derive(Clone)]
 pub struct RedisStore {
     conn: Reconnecting,
+    /// The 2015 stack's database (the same connection when it is ours).
+    legacy_conn: Reconnecting,
     prefix: Arc<str>,
     address: Arc<str>,
     secure: bool,
@@ -133,6 +136,7 @@ impl RedisStore {
             response_timeout: RESPONSE_TIMEOUT,
         });
         Ok(RedisStore {
+            legacy_conn: conn.clone(),
             conn,
             prefix: Arc::from(key_prefix),
             address: Arc::from(address),
@@ -143,6 +147,15 @@ impl RedisStore {
                 Configured::Unverified
             }),
         })
+    }
+
+    /// Reads and writes the 2015 stack's layout in database `db` (its
+    /// adapter's `db` option, 0 by default, whatever the URL's path).
+    pub fn with_legacy_database(mut self, db: i64) -> Self {
+        if db != self.conn.database() {
+            self.legacy_conn = self.conn.on_database(db);
+        }
+        self
     }
 
     /// The server's URL without its password, safe to log.
@@ -175,23 +188,24 @@ impl RedisStore {
         F: Fn(MultiplexedConnection) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
+        self.run_on(&self.conn, what, op).await
+    }
+
+    // `run` on a given connection (ours, or the 2015 layout's).
+    async fn run_on<T, F, Fut>(&self, conn: &Reconnecting, what: &str, op: F) -> StoreResult<T>
+    where
+        F: Fn(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
         let attempt = async {
-            let lease = self
-                .conn
-                .get()
-                .await
-                .map_err(|e| self.connect_error(what, e))?;
+            let lease = conn.get().await.map_err(|e| self.connect_error(what, e))?;
             match op(lease.connection.clone()).await {
                 Err(e) if errors::needs_new_connection(&e) => {
-                    self.conn.reset(&lease).await;
-                    let lease = self
-                        .conn
-                        .get()
-                        .await
-                        .map_err(|e| self.connect_error(what, e))?;
+                    conn.reset(&lease).await;
+                    let lease = conn.get().await.map_err(|e| self.connect_error(what, e))?;
                     let outcome = op(lease.connection.clone()).await;
                     if outcome.as_ref().is_err_and(errors::needs_new_connection) {
-                        self.conn.reset(&lease).await;
+                        conn.reset(&lease).await;
                     }
                     outcome.map_err(|e| self.error(what, &e))
                 }

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod legacy;
+
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::types::{decode, encode};
@@ -392,6 +394,7 @@ impl TenantStore for EmbeddedStore {
                 let (oauth_id, data) = row.map_err(|e| op_error(path, e))?;
                 listed.push(StoredTenant {
                     place: format!("{shown}, table tenants"),
+                    oauth_id: oauth_id.clone(),
                     tenant: decode(&data, &format!("tenant record {oauth_id:?}"), &shown)
                         .map_err(|e| e.to_string()),
                 });
