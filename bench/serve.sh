@@ -13,6 +13,9 @@
 #                                   # that binary (an earlier build), side by side
 #   TARGETS="embedded:byTag embedded:byTag@nometrics" bench/serve.sh
 #                                   # the cost of metrics: the same with --no-metrics
+#   TAKEOVER=200 (default)          # with a redis:byTag target: the first webhook of
+#                                   # installations only the 2015 layout knows vs
+#                                   # their second (bench/takeover.py); 0 skips it
 #
 # A target is STORE:SOURCE[@VARIANT]. Stores: embedded (SQLite), memory,
 # redis, redis-tls, postgres, pgbouncer (the same PostgreSQL through PgBouncer
@@ -315,5 +318,17 @@ series() {
 echo "connect serve, targets: $targets; $connections connections, $threads wrk threads, $duration x $runs runs per series"
 [ "${SERIES:-both}" = unique ] || series "one term, as a busy room repeats it (answered from the 30 s search cache)" 0
 [ "${SERIES:-both}" = cached ] || series "a new term every request (every webhook searches the blog upstream)" 1
+# The takeover of a 2015 deployment: the first webhook of an installation
+# only the old stack's Redis layout knows, against its second.
+takeover_target=""
+for target in $targets; do [ "$target" = redis:byTag ] && takeover_target="$target"; done
+if [ -n "$takeover_target" ] && [ "${TAKEOVER:-200}" != 0 ]; then
+    redis_port="$(sed -E 's|.*127\.0\.0\.1:([0-9]+)/.*|\1|' <<<"${store_setting[redis]}")"
+    echo
+    echo "takeover of ${TAKEOVER:-200} installations from the 2015 Redis layout ($takeover_target), one webhook at a time:"
+    python3 bench/takeover.py "$redis_port" "http://127.0.0.1:${port[$takeover_target]}" \
+        "http://127.0.0.1:$up_port/v2/capabilities" "${TAKEOVER:-200}"
+fi
+
 echo
 echo "goals: >= 10800 req/s, p99 < 20 ms, < 20 MiB RSS; redis, redis-tls and postgres within 15% of embedded:byTag"

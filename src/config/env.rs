@@ -10,6 +10,12 @@ pub struct Env {
 }
 
 impl Env {
+    /// This environment with `name` set to `value` (replacing it).
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.vars.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
     /// The current process environment (variables that are not valid
     /// UTF-8 are skipped).
     pub fn from_process() -> Self {

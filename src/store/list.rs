@@ -16,6 +16,8 @@ pub async fn run(opened: &Opened, json: bool) -> anyhow::Result<()> {
             println!("{}", json_line("installation", row_json(i)));
         }
         println!("{}", json_line("summary", summary_json(opened, &all)));
+    } else if all.is_empty() {
+        println!("no installations in {}", opened.shown);
     } else {
         print!("{}", table(&all));
         println!("{}", summary(opened, &all));

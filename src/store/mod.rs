@@ -130,8 +130,40 @@ pub fn run(args: StoreArgs) -> anyhow::Result<()> {
 /// The store of the project's stage, with its add-on's key.
 async fn open(args: &StoreArgs) -> anyhow::Result<Opened> {
     let env = Env::from_process();
-    let config = ProjectConfig::load(&args.dir, args.stage.as_deref(), &env)
-        .map_err(|e| crate::error::usage(e.to_string()))?;
+    let config = match ProjectConfig::load(&args.dir, args.stage.as_deref(), &env) {
+        // Only the store's settings matter here: variables the rest of the
+        // stage uses (PORT, AC_LOCAL_BASE_URL...) need not be set.
+        Err(crate::config::ConfigError::MissingVariables { missing, .. })
+            if missing
+                .iter()
+                .all(|(_, keys)| keys.iter().all(|k| !k.starts_with("store"))) =>
+        {
+            let env = missing.iter().fold(env, |env, (var, keys)| {
+                let placeholder = if keys.iter().any(|k| k == "port") {
+                    "0"
+                } else {
+                    "http://localhost"
+                };
+                env.with(var, placeholder)
+            });
+            ProjectConfig::load(&args.dir, args.stage.as_deref(), &env)
+        }
+        // Name only the variables the store needs.
+        Err(crate::config::ConfigError::MissingVariables {
+            path,
+            stage,
+            missing,
+        }) => Err(crate::config::ConfigError::MissingVariables {
+            path,
+            stage,
+            missing: missing
+                .into_iter()
+                .filter(|(_, keys)| keys.iter().any(|k| k.starts_with("store")))
+                .collect(),
+        }),
+        other => other,
+    }
+    .map_err(|e| crate::error::usage(e.to_string()))?;
     let addon = addon_key(&config)?;
     let store = Store::open(&config.store, &format!("connect:{addon}"))
         .await
